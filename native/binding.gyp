@@ -1,0 +1,9 @@
+{
+  "targets": [
+    {
+      "target_name": "uvs_frameio",
+      "sources": ["src/frameio.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-std=gnu11"]
+    }
+  ]
+}
