@@ -736,6 +736,43 @@ static napi_value Poll(napi_env env, napi_callback_info info) {
   return v;
 }
 
+/* Waits on several sockets at once (a worker owns one per interface): pollMany(fds, ms)
+ * takes an Int32Array of up to 31 fds and returns a bitmask of those with frames to read
+ * (bit i = fds[i]); 0 on timeout or EINTR. */
+static napi_value PollMany(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  int64_t timeout = 0;
+  if (!get_args(env, info, 2, argv)) return NULL;
+  napi_typedarray_type type;
+  size_t count = 0;
+  void *data = NULL;
+  bool is_ta = false;
+  napi_is_typedarray(env, argv[0], &is_ta);
+  if (!is_ta) return throw_arg(env, "fds must be an Int32Array");
+  napi_get_typedarray_info(env, argv[0], &type, &count, &data, NULL, NULL);
+  if (type != napi_int32_array || count == 0 || count > 31) return throw_arg(env, "fds must be an Int32Array of 1..31 fds");
+  if (!is_nullish(env, argv[1]) && !get_int(env, argv[1], &timeout, "timeoutMs")) return NULL;
+  if (timeout < -1 || timeout > INT32_MAX) return throw_arg(env, "timeoutMs out of range");
+  struct pollfd p[31];
+  const int32_t *fds = (const int32_t *)data;
+  for (size_t i = 0; i < count; i++) {
+    p[i].fd = fds[i];
+    p[i].events = POLLIN | POLLRDNORM | POLLERR;
+    p[i].revents = 0;
+  }
+  int r = poll(p, (nfds_t)count, (int)timeout);
+  if (r < 0) {
+    if (errno == EINTR) r = 0;
+    else return throw_sys(env, errno, "poll", NULL, NULL);
+  }
+  int32_t mask = 0;
+  for (size_t i = 0; r > 0 && i < count; i++)
+    if (p[i].revents) mask |= (int32_t)1 << i;
+  napi_value v;
+  napi_create_int32(env, mask, &v);
+  return v;
+}
+
 /* Flushes the TX ring: one send() for every frame marked TP_STATUS_SEND_REQUEST.
  * Returns bytes queued (>= 0), or -errno for "try later" (EAGAIN, ENOBUFS, EINTR). */
 static napi_value Kick(napi_env env, napi_callback_info info) {
@@ -1093,6 +1130,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"open", NULL, Open, NULL, NULL, NULL, napi_enumerable, NULL},
       {"close", NULL, Close, NULL, NULL, NULL, napi_enumerable, NULL},
       {"poll", NULL, Poll, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"pollMany", NULL, PollMany, NULL, NULL, NULL, napi_enumerable, NULL},
       {"kick", NULL, Kick, NULL, NULL, NULL, napi_enumerable, NULL},
       {"fanout", NULL, Fanout, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setFanoutProgram", NULL, SetFanoutProgram, NULL, NULL, NULL, napi_enumerable, NULL},

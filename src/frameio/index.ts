@@ -12,3 +12,4 @@ export { BPF, SKF_AD, SKF_AD_OFF, assemble, encode, decode, stmt, jump, fanoutTo
 export type { BpfInstruction } from './bpf.js';
 export { interfaceInfo, sendGratuitousArp } from './interface.js';
 export type { InterfaceInfo, InterfaceAddress, GratuitousArpOptions } from './interface.js';
+export { PollSet } from './poll-set.js';

@@ -115,6 +115,8 @@ export interface NativeBinding {
   close(fd: number): boolean;
   /** poll(2) one fd; returns revents (0 on timeout or EINTR). */
   poll(fd: number, timeoutMs: number, events?: number): number;
+  /** poll(2) up to 31 fds for input; returns a bitmask of the ready ones (bit i = fds[i]). */
+  pollMany(fds: Int32Array, timeoutMs: number): number;
   /** send(fd, NULL, 0, MSG_DONTWAIT): bytes queued, or -EAGAIN/-ENOBUFS/-EINTR. */
   kick(fd: number): number;
   /** Joins a fanout group; returns the group id (chosen by the kernel with FLAG_UNIQUEID). */
