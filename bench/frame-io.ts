@@ -1,0 +1,158 @@
+// bench/frame-io: packets/s and TCP throughput through the uvs frame-I/O forwarder
+// (AF_PACKET rings in TypeScript) side by side with plain kernel forwarding, on the same
+// lab, in the same run, interleaved and repeated; medians reported. Numbers only: nothing
+// here asserts a speed.
+//
+//   node dist/bench/frame-io.js [--repeats 3] [--seconds 3] [--payload 18]
+//
+// Load: UDP frames flooded from the client's TX ring (bench/tools/udp-blast) to rs1 via
+// dir1; rs1 drops them in an nftables prerouting rule (no replies, no ICMP), and what
+// arrived is read from rs1's eth0 rx counter. TCP: iperf3 client -> server through dir1.
+
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { execFileSync } from 'node:child_process';
+import { buildLab, type Lab, type LabProcess } from '../src/lab/index.js';
+
+const UVS = fileURLToPath(new URL('../src/cli/uvs.js', import.meta.url));
+const BLAST = fileURLToPath(new URL('./tools/udp-blast.js', import.meta.url));
+
+const { values } = parseArgs({
+  options: {
+    repeats: { type: 'string', default: '3' },
+    seconds: { type: 'string', default: '3' },
+    payload: { type: 'string', default: '18' },
+    prefix: { type: 'string', default: 'bfio' },
+  },
+});
+const repeats = Math.max(1, Math.min(10, Number(values.repeats)));
+const seconds = Math.max(1, Math.min(30, Number(values.seconds)));
+const payload = Number(values.payload);
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+/** [user, system] CPU seconds of a process (USER_HZ = 100). */
+function cpuSeconds(pid: number): [number, number] {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return [Number(f[11]) / 100, Number(f[12]) / 100];
+}
+
+async function rxPackets(lab: Lab): Promise<number> {
+  const j = JSON.parse(await lab.ip('rs1', ['-s', '-j', 'link', 'show', 'eth0'])) as { stats64: { rx: { packets: number } } }[];
+  return j[0]!.stats64.rx.packets;
+}
+
+interface Sample {
+  offeredPps: number;
+  deliveredPps: number;
+  /** Forwarder process CPU per delivered packet: user (our TypeScript) and system (syscalls, and the kernel's TX work done inside them). */
+  userUsPerPacket: number | null;
+  sysUsPerPacket: number | null;
+  tcpGbps: number;
+}
+
+async function blast(lab: Lab, secs: number): Promise<{ sent: number; seconds: number }> {
+  const dir1Mac = lab.description.directors[0].public.mac;
+  const out = await lab.exec(
+    'client',
+    [process.execPath, BLAST, 'eth0', dir1Mac, '198.18.0.10', '198.19.0.11', '9999', String(secs), '100000000', String(payload)],
+    { timeoutMs: (secs + 10) * 1000 },
+  );
+  return JSON.parse(out.trim());
+}
+
+async function iperf(lab: Lab, secs: number): Promise<number> {
+  const out = await lab.exec('client', ['iperf3', '-c', '198.19.0.11', '-t', String(secs), '-J'], { timeoutMs: (secs + 15) * 1000 });
+  return (JSON.parse(out) as { end: { sum_received: { bits_per_second: number } } }).end.sum_received.bits_per_second / 1e9;
+}
+
+async function measure(lab: Lab, mode: 'uvs' | 'kernel'): Promise<Sample> {
+  let fwd: LabProcess | undefined;
+  if (mode === 'uvs') {
+    await lab.setForwarding('dir1', false);
+    fwd = lab.spawn('dir1', [process.execPath, UVS, 'forward', '--if', 'pub0', '--if', 'priv0'], { name: 'forwarder' });
+    await new Promise((r) => setTimeout(r, 400));
+  } else {
+    await lab.setForwarding('dir1', true);
+  }
+  try {
+    await blast(lab, 0.3); // warm-up: neighbours resolved, caches hot
+    const rx0 = await rxPackets(lab);
+    const cpu0 = fwd ? cpuSeconds(fwd.pid) : [0, 0];
+    const r = await blast(lab, seconds);
+    const cpu1 = fwd ? cpuSeconds(fwd.pid) : [0, 0];
+    await new Promise((res) => setTimeout(res, 200));
+    const delivered = (await rxPackets(lab)) - rx0;
+    const tcpGbps = await iperf(lab, Math.min(3, seconds));
+    return {
+      offeredPps: r.sent / r.seconds,
+      deliveredPps: delivered / r.seconds,
+      userUsPerPacket: fwd ? ((cpu1[0] - cpu0[0]) * 1e6) / Math.max(1, delivered) : null,
+      sysUsPerPacket: fwd ? ((cpu1[1] - cpu0[1]) * 1e6) / Math.max(1, delivered) : null,
+      tcpGbps,
+    };
+  } finally {
+    if (fwd) await fwd.stop();
+    await lab.setForwarding('dir1', false);
+  }
+}
+
+async function main(): Promise<void> {
+  const lab = await buildLab({ prefix: values.prefix, servers: 1, mode: 'routed', replace: true });
+  try {
+    // rs1 drops the flood before any socket lookup: no ICMP unreachable flows back.
+    await lab.exec('rs1', ['nft', '-f', '-'], {
+      input: 'table ip uvsbench {\n chain pre {\n  type filter hook prerouting priority -300;\n  udp dport 9999 drop\n }\n}\n',
+    });
+    lab.spawn('rs1', ['iperf3', '-s'], { name: 'iperf3' });
+    await new Promise((r) => setTimeout(r, 300));
+    const samples: Record<'uvs' | 'kernel', Sample[]> = { uvs: [], kernel: [] };
+    for (let i = 0; i < repeats; i++) {
+      for (const mode of ['kernel', 'uvs'] as const) {
+        const s = await measure(lab, mode);
+        samples[mode].push(s);
+        process.stderr.write(`run ${i + 1}/${repeats} ${mode.padEnd(6)} offered ${(s.offeredPps / 1e3).toFixed(0)}k pps, delivered ${(s.deliveredPps / 1e3).toFixed(0)}k pps, tcp ${s.tcpGbps.toFixed(2)} Gbit/s\n`);
+      }
+    }
+    const cpu = (() => {
+      try {
+        return execFileSync('sh', ['-c', "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"], { encoding: 'utf8' }).trim();
+      } catch {
+        return 'unknown';
+      }
+    })();
+    const row = (name: string, ss: Sample[]): string => {
+      const d = ss.map((s) => s.deliveredPps);
+      const cpuUs =
+        ss[0]!.userUsPerPacket === null
+          ? '(in softirq)'
+          : `${median(ss.map((s) => s.userUsPerPacket!)).toFixed(2)} user + ${median(ss.map((s) => s.sysUsPerPacket!)).toFixed(2)} sys`;
+      return `| ${name} | ${(median(ss.map((s) => s.offeredPps)) / 1e3).toFixed(0)}k | ${(median(d) / 1e3).toFixed(0)}k (${(Math.min(...d) / 1e3).toFixed(0)}k–${(Math.max(...d) / 1e3).toFixed(0)}k) | ${cpuUs} | ${median(ss.map((s) => s.tcpGbps)).toFixed(2)} |`;
+    };
+    const ratio = median(samples.uvs.map((s) => s.deliveredPps)) / median(samples.kernel.map((s) => s.deliveredPps));
+    const lines = [
+      `frame-io: ${repeats} interleaved runs of ${seconds}s, UDP payload ${payload} B (${payload + 42} B frames), ${cpu}, ${(await import('node:os')).cpus().length} cores`,
+      '',
+      '| path | offered pps | delivered pps median (min–max) | forwarder CPU µs/packet | TCP Gbit/s (iperf3) |',
+      '| --- | --- | --- | --- | --- |',
+      row('kernel forwarding (ip_forward=1)', samples.kernel),
+      row('uvs forward (AF_PACKET rings, 1 thread)', samples.uvs),
+      '',
+      `uvs / kernel delivered pps: ${ratio.toFixed(2)}`,
+    ];
+    process.stdout.write(lines.join('\n') + '\n');
+  } finally {
+    await lab.down();
+  }
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`frame-io bench: ${(e as Error).stack ?? String(e)}\n`);
+  process.exitCode = 1;
+});
