@@ -76,7 +76,7 @@ async function measure(lab: Lab, mode: 'uvs' | 'kernel'): Promise<Sample> {
   let fwd: LabProcess | undefined;
   if (mode === 'uvs') {
     await lab.setForwarding('dir1', false);
-    fwd = lab.spawn('dir1', [process.execPath, UVS, 'forward', '--if', 'pub0', '--if', 'priv0'], { name: 'forwarder' });
+    fwd = lab.spawn('dir1', [process.execPath, UVS, 'router', '--if', 'pub0', '--if', 'priv0'], { name: 'router' });
     await new Promise((r) => setTimeout(r, 400));
   } else {
     await lab.setForwarding('dir1', true);
@@ -142,7 +142,7 @@ async function main(): Promise<void> {
       '| path | offered pps | delivered pps median (min–max) | forwarder CPU µs/packet | TCP Gbit/s (iperf3) |',
       '| --- | --- | --- | --- | --- |',
       row('kernel forwarding (ip_forward=1)', samples.kernel),
-      row('uvs forward (AF_PACKET rings, 1 thread)', samples.uvs),
+      row('uvs router (AF_PACKET rings, 1 thread)', samples.uvs),
       '',
       `uvs / kernel delivered pps: ${ratio.toFixed(2)}`,
     ];

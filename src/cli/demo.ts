@@ -55,11 +55,11 @@ export async function run(argv: string[]): Promise<number> {
     await lab.setForwarding('dir1', false);
     const before = await lab.probe('client', { proto: 'tcp', host: d.servers[0]!.eth0.ipv4, port: 9000, send: 'x', timeoutMs: 500 });
     say(`without uvs: ${before.ok ? 'reachable (unexpected!)' : `unreachable (${before.error})`} — the director's kernel does not forward`);
-    const fwd = lab.spawn('dir1', [process.execPath, UVS, 'forward', '--if', 'pub0', '--if', 'priv0'], { stdio: 'pipe', name: 'forwarder' });
+    const fwd = lab.spawn('dir1', [process.execPath, UVS, 'router', '--if', 'pub0', '--if', 'priv0'], { stdio: 'pipe', name: 'router' });
     let stdout = '';
     fwd.child.stdout!.setEncoding('utf8').on('data', (s: string) => (stdout += s));
     await new Promise((r) => setTimeout(r, 300));
-    say('with uvs forward on dir1:');
+    say('with uvs router on dir1:');
     const ok = await traffic(lab);
     await fwd.stop();
     const stats = JSON.parse(stdout.trim().split('\n').pop() || '{}') as Record<string, unknown>;

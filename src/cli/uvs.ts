@@ -4,7 +4,8 @@
 
 const subcommands: Record<string, { module: string; summary: string }> = {
   lab: { module: './lab.js', summary: 'lab up|down|status: the network-namespace lab' },
-  forward: { module: './forward.js', summary: 'forward: the frame-I/O forwarder (routes frames between two interfaces)' },
+  forward: { module: './forward.js', summary: 'forward --config FILE: the balancing datapath (NAT/DR/TUN) without the daemon' },
+  router: { module: './router.js', summary: 'router --if A --if B: an L3 router over AF_PACKET rings (the frame-I/O baseline)' },
   demo: { module: './demo.js', summary: 'demo: build a lab and push real traffic through uvs' },
 };
 

@@ -1,4 +1,4 @@
-// L3 forwarder: routes IPv4 frames between interfaces through AF_PACKET rings, the way a
+// L3 router: routes IPv4 frames between interfaces through AF_PACKET rings, the way a
 // plain router does (MAC rewrite, TTL decrement, neighbours found by ARP), while the
 // director's kernel does not forward (ip_forward=0). It proves the frame-I/O path end to
 // end (RX ring -> parse -> rewrite -> TX ring) and is the baseline the balancing datapath
@@ -25,6 +25,7 @@ import { ETH_P_ARP } from '../packet/protocols.js';
 import { OK, REASON_NAMES } from '../packet/reasons.js';
 import { decrementTtl, setEthDst, setEthSrc } from '../packet/rewrite.js';
 import { NEIGH_INDEX_MASK, NEIGH_PROBE, NeighbourTable } from '../tables/neighbour.js';
+import { parsePrefix, RouteTable, type RouteSpec } from './routes.js';
 import { UvsError } from '../errors.js';
 
 /** Forwarder counters: indexes into `counters`. */
@@ -51,19 +52,19 @@ const COUNTER_COUNT = 15;
 const BROADCAST = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
 const ZERO_MAC = new Uint8Array(6);
 
-export interface ForwarderRoute {
+export interface RouterRoute {
   /** e.g. "198.19.0.0/24" */
   prefix: string;
   /** Next hop address; absent for an on-link route. */
   via?: string;
-  /** Output interface (one of the forwarder's). */
+  /** Output interface (one of the router's). */
   dev: string;
 }
 
-export interface ForwarderOptions {
+export interface RouterOptions {
   interfaces: string[];
   /** Extra routes; the interfaces' own subnets are on-link routes automatically. */
-  routes?: ForwarderRoute[];
+  routes?: RouterRoute[];
   /** Frames per RX block poll timeout (ms) while idle. Default 100. */
   idleTimeoutMs?: number;
 }
@@ -79,39 +80,27 @@ interface Port {
   address: number;
 }
 
-function parsePrefix(text: string, where: string): { net: number; len: number } {
-  const m = /^(\d+\.\d+\.\d+\.\d+)\/(\d+)$/.exec(text);
-  const len = m ? Number(m[2]) : -1;
-  if (!m || len > 32) throw new UvsError('UVS_FORWARD_BAD_ROUTE', `${where}: '${text}' is not an IPv4 prefix a.b.c.d/len`);
-  const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
-  return { net: (ip4FromString(m[1]!) & mask) >>> 0, len };
-}
-
-export class Forwarder {
+export class Router {
   readonly counters = new Float64Array(COUNTER_COUNT);
   readonly dropsByReason = new Float64Array(REASON_NAMES.length);
   readonly neighbours = new NeighbourTable();
   private readonly ports: Port[];
   private readonly pollSet: PollSet;
   private readonly info = new FrameInfo();
-  // Routes, longest prefix first: dst & mask === net -> port, gateway (0 = on-link).
-  private readonly routeNet: Uint32Array;
-  private readonly routeMask: Uint32Array;
-  private readonly routePort: Int32Array;
-  private readonly routeGateway: Uint32Array;
+  private readonly routes: RouteTable;
   private readonly localAddresses: Uint32Array;
   private readonly idleTimeoutMs: number;
   private stopped = false;
 
-  constructor(options: ForwarderOptions) {
-    if (options.interfaces.length < 2) throw new UvsError('UVS_FORWARD_CONFIG', 'forward needs at least two interfaces');
+  constructor(options: RouterOptions) {
+    if (options.interfaces.length < 2) throw new UvsError('UVS_ROUTER_CONFIG', 'forward needs at least two interfaces');
     this.idleTimeoutMs = options.idleTimeoutMs ?? 100;
-    const routes: { net: number; len: number; port: number; gateway: number }[] = [];
+    const routes: RouteSpec[] = [];
     const locals: number[] = [];
     this.ports = options.interfaces.map((name, index) => {
       const facts = interfaceInfo(name);
       const v4 = facts.ipv4;
-      if (v4.length === 0) throw new UvsError('UVS_FORWARD_CONFIG', `interface ${name} has no IPv4 address to route from`);
+      if (v4.length === 0) throw new UvsError('UVS_ROUTER_CONFIG', `interface ${name} has no IPv4 address to route from`);
       for (const a of v4) {
         locals.push(ip4FromString(a.address));
         const p = parsePrefix(`${a.address}/${a.prefixLength}`, name);
@@ -122,7 +111,7 @@ export class Forwarder {
       const socket = FrameSocket.open(name, {
         vnetHdr: true,
         ignoreOutgoing: true,
-        // Frames go straight to the driver: the forwarder is the only sender that needs
+        // Frames go straight to the driver: the router is the only sender that needs
         // the ring, and a qdisc would only add a lock and a queue per frame.
         qdiscBypass: true,
         rx: { blockSize: 1 << 20, blockCount: 8 },
@@ -140,14 +129,10 @@ export class Forwarder {
     });
     for (const r of options.routes ?? []) {
       const port = options.interfaces.indexOf(r.dev);
-      if (port < 0) throw new UvsError('UVS_FORWARD_BAD_ROUTE', `route ${r.prefix}: dev ${r.dev} is not one of ${options.interfaces.join(', ')}`);
+      if (port < 0) throw new UvsError('UVS_ROUTER_BAD_ROUTE', `route ${r.prefix}: dev ${r.dev} is not one of ${options.interfaces.join(', ')}`);
       routes.push({ ...parsePrefix(r.prefix, 'route'), port, gateway: r.via ? ip4FromString(r.via) : 0 });
     }
-    routes.sort((a, b) => b.len - a.len);
-    this.routeNet = Uint32Array.from(routes, (r) => r.net);
-    this.routeMask = Uint32Array.from(routes, (r) => (r.len === 0 ? 0 : (0xffffffff << (32 - r.len)) >>> 0));
-    this.routePort = Int32Array.from(routes, (r) => r.port);
-    this.routeGateway = Uint32Array.from(routes, (r) => r.gateway);
+    this.routes = new RouteTable(routes);
     this.localAddresses = Uint32Array.from(locals);
     this.pollSet = new PollSet(this.ports.map((p) => p.socket));
   }
@@ -232,13 +217,7 @@ export class Forwarder {
         return;
       }
     }
-    let route = -1;
-    for (let i = 0; i < this.routeNet.length; i++) {
-      if (((dst & this.routeMask[i]!) >>> 0) === this.routeNet[i]) {
-        route = i;
-        break;
-      }
-    }
+    const route = this.routes.lookup(dst);
     if (route < 0) {
       c[FWD.noRoute]++;
       return;
@@ -247,21 +226,20 @@ export class Forwarder {
       c[FWD.ttlExpired]++;
       return;
     }
-    const out = this.ports[this.routePort[route]!]!;
+    const out = this.ports[this.routes.port[route]!]!;
     // A non-GSO frame must fit the output MTU (PMTU/frag-needed belongs to the datapath issue).
     if ((flags & PARSE_GSO) === 0 && info.ipEnd - info.l3Offset > out.mtu) {
       c[FWD.tooBig]++;
       return;
     }
-    const gateway = this.routeGateway[route]!;
-    const nextHop = gateway !== 0 ? gateway : dst;
+    const nextHop = this.routes.nextHop(route, dst);
     setEthSrc(b, info, out.mac, 0);
     const start = rx.vnetOffset >= 0 ? rx.vnetOffset : rx.frameOffset;
     const length = rx.frameOffset + rx.frameLength - start;
     const entry = this.neighbours.lookup(nextHop, now);
     if (entry < 0) {
       if (this.neighbours.needsRequest(nextHop, now)) this.sendArpRequest(out, nextHop);
-      if (this.neighbours.hold(nextHop, b, start, length, this.routePort[route]!)) c[FWD.neighbourWait]++;
+      if (this.neighbours.hold(nextHop, b, start, length, this.routes.port[route]!)) c[FWD.neighbourWait]++;
       else c[FWD.neighbourDrop]++;
       return;
     }

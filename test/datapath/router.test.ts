@@ -1,5 +1,5 @@
-// The frame-I/O forwarder carries real TCP and UDP between two lab namespaces: client ->
-// dir1 (uvs forward, kernel forwarding off) -> real server, bytes verified end to end.
+// The frame-I/O router carries real TCP and UDP between two lab namespaces: client ->
+// dir1 (uvs router, kernel forwarding off) -> real server, bytes verified end to end.
 import t from 'tap';
 import { fileURLToPath } from 'node:url';
 import { buildLab, type Lab } from '../../src/lab/index.js';
@@ -33,9 +33,9 @@ t.test('TCP and UDP through the AF_PACKET forwarder, kernel forwarding off', asy
 
   // Control: with nothing forwarding on dir1, the servers are unreachable (so the test can fail).
   const before = await lab.probe('client', { proto: 'tcp', host: '198.19.0.11', port: 9000, send: 'x', timeoutMs: 700 });
-  t.equal(before.ok, false, 'no path to the servers without the forwarder');
+  t.equal(before.ok, false, 'no path to the servers without the router');
 
-  const fwd = lab.spawn('dir1', [process.execPath, UVS, 'forward', '--if', 'pub0', '--if', 'priv0'], { stdio: 'pipe', name: 'forwarder' });
+  const fwd = lab.spawn('dir1', [process.execPath, UVS, 'router', '--if', 'pub0', '--if', 'priv0'], { stdio: 'pipe', name: 'router' });
   let stdout = '';
   fwd.child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
   let stderr = '';
@@ -59,18 +59,18 @@ t.test('TCP and UDP through the AF_PACKET forwarder, kernel forwarding off', asy
 
   await fwd.stop();
   const stats = JSON.parse(stdout.trim().split('\n').pop() || '{}');
-  t.ok(stats.txFrames > 0 && stats.rxFrames >= stats.txFrames, `forwarder moved frames (rx ${stats.rxFrames}, tx ${stats.txFrames})`);
+  t.ok(stats.txFrames > 0 && stats.rxFrames >= stats.txFrames, `router moved frames (rx ${stats.rxFrames}, tx ${stats.txFrames})`);
   t.ok(stats.arpRequestsSent >= 2, 'resolved both servers and the client by ARP itself');
   t.equal(stats.malformed, 0, 'no malformed frames');
   t.equal(stats.txRingFull, 0, 'TX ring never full');
-  t.match(stderr, /pub0 198\.18\.0\.2 mtu 1500; priv0 198\.19\.0\.2/, 'forwarder described its ports');
+  t.match(stderr, /pub0 198\.18\.0\.2 mtu 1500; priv0 198\.19\.0\.2/, 'router described its ports');
 });
 
-t.test('forward rejects bad arguments with a clear error', async (t) => {
+t.test('router rejects bad arguments with a clear error', async (t) => {
   const lab = await buildLab({ prefix: uniquePrefix('fx'), servers: 1, mode: 'routed', startServers: false });
   t.teardown(() => lab.down());
   const run = (args: string[]) =>
-    lab.exec('dir1', [process.execPath, UVS, 'forward', ...args]).then(
+    lab.exec('dir1', [process.execPath, UVS, 'router', ...args]).then(
       () => ({ code: 0, stderr: '' }),
       (e: { exitCode?: number; stderr?: string }) => ({ code: e.exitCode, stderr: e.stderr ?? '' }),
     );
@@ -80,5 +80,5 @@ t.test('forward rejects bad arguments with a clear error', async (t) => {
   const one = await run(['--if', 'pub0']);
   t.match(one.stderr, /--if must be given at least twice/);
   const route = await run(['--if', 'pub0', '--if', 'priv0', '--route', '10.0.0.0/33,dev=priv0']);
-  t.match(route.stderr, /UVS_FORWARD_BAD_ROUTE.*10\.0\.0\.0\/33/);
+  t.match(route.stderr, /UVS_BAD_ROUTE.*10\.0\.0\.0\/33/);
 });
