@@ -45,11 +45,12 @@ const BROADCAST = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
 const ZERO_MAC = new Uint8Array(6);
 
 export class Link {
-  readonly counters = new Float64Array(6);
+  readonly counters: Float64Array<ArrayBufferLike>;
   readonly ports: readonly Port[];
   readonly neighbours: NeighbourTable;
 
-  constructor(ports: readonly Port[], neighbours: NeighbourTable) {
+  constructor(ports: readonly Port[], neighbours: NeighbourTable, counters: Float64Array<ArrayBufferLike> = new Float64Array(6)) {
+    this.counters = counters;
     this.ports = ports;
     this.neighbours = neighbours;
   }

@@ -2,7 +2,9 @@
 // with an RX ring and a TX ring big enough for GSO super-frames (the virtio_net_hdr keeps
 // offloads intact, so frames up to 64 KiB arrive and leave whole).
 
-import { TX_GSO_FRAME_SIZE } from '../frameio/constants.js';
+import { TP_STATUS_CSUMNOTREADY, TX_GSO_FRAME_SIZE, VIRTIO_NET_HDR_F_NEEDS_CSUM } from '../frameio/constants.js';
+import type { RxRing } from '../frameio/rx-ring.js';
+import { PARSE_CSUM_PARTIAL, PARSE_GSO } from '../packet/info.js';
 import { FrameSocket } from '../frameio/frame-socket.js';
 import { interfaceInfo } from '../frameio/interface.js';
 import { UvsError } from '../errors.js';
@@ -37,4 +39,14 @@ export function openPort(name: string, options: OpenPortOptions = {}): OpenPort 
   });
   const ipv4 = facts.ipv4.map((a) => ({ address: ip4FromString(a.address), prefixLength: a.prefixLength }));
   return { name, socket, ifindex: facts.ifindex, mac: macFromString(facts.mac), mtu: facts.mtu, address: ipv4[0]!.address, ipv4, tx: socket.tx! };
+}
+
+/** The PARSE_* flags the current RX frame's virtio header (or ring status) implies. */
+export function rxParseFlags(rx: RxRing): number {
+  let flags = 0;
+  if (rx.vnetOffset >= 0) {
+    if (rx.gsoType !== 0) flags |= PARSE_GSO;
+    if ((rx.vnetFlags & VIRTIO_NET_HDR_F_NEEDS_CSUM) !== 0) flags |= PARSE_CSUM_PARTIAL;
+  } else if ((rx.status & TP_STATUS_CSUMNOTREADY) !== 0) flags |= PARSE_CSUM_PARTIAL;
+  return flags;
 }

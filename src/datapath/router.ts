@@ -9,20 +9,20 @@
 // Hot loop rules: one FrameInfo, typed-array route and neighbour tables, counters in a
 // Float64Array; no allocation, closure or promise per frame; one TX kick per batch.
 
-import { PACKET_HOST, TP_STATUS_CSUMNOTREADY, VIRTIO_NET_HDR_F_NEEDS_CSUM } from '../frameio/constants.js';
+import { PACKET_HOST } from '../frameio/constants.js';
 import { PollSet } from '../frameio/poll-set.js';
 import type { RxRing } from '../frameio/rx-ring.js';
 import { ip4FromString, ip4ToString } from '../packet/addr.js';
 import { ARP_SHA } from '../packet/arp.js';
 import { parseFrame } from '../packet/frame.js';
-import { FrameInfo, PARSE_CSUM_PARTIAL, PARSE_GSO } from '../packet/info.js';
+import { FrameInfo, PARSE_GSO } from '../packet/info.js';
 import { ETH_P_ARP } from '../packet/protocols.js';
 import { OK, REASON_NAMES } from '../packet/reasons.js';
 import { decrementTtl } from '../packet/rewrite.js';
 import { NeighbourTable } from '../tables/neighbour.js';
 import { UvsError } from '../errors.js';
 import { LINK, Link } from './link.js';
-import { openPort, type OpenPort } from './ports.js';
+import { openPort, rxParseFlags, type OpenPort } from './ports.js';
 import { parsePrefix, RouteTable, type RouteSpec } from './routes.js';
 
 /** Router counters: indexes into `counters` (the link layer's are in link.counters). */
@@ -138,11 +138,7 @@ export class Router {
       c[FWD.truncatedByRing]++;
       return;
     }
-    let flags = 0;
-    if (rx.vnetOffset >= 0) {
-      if (rx.gsoType !== 0) flags |= PARSE_GSO;
-      if ((rx.vnetFlags & VIRTIO_NET_HDR_F_NEEDS_CSUM) !== 0) flags |= PARSE_CSUM_PARTIAL;
-    } else if ((rx.status & TP_STATUS_CSUMNOTREADY) !== 0) flags |= PARSE_CSUM_PARTIAL;
+    const flags = rxParseFlags(rx);
     const reason = parseFrame(b, rx.frameOffset, rx.frameLength, info, flags);
     if (reason !== OK) {
       c[FWD.malformed]++;

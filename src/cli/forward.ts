@@ -1,0 +1,76 @@
+// `uvs forward --config FILE`: runs the balancing datapath (NAT/DR/TUN in worker threads)
+// in this network namespace without the daemon, until SIGINT/SIGTERM or --duration, then
+// prints the counters as JSON. The daemon (uvsd) wraps the same Datapath.
+//
+//   uvs forward --config forward.json [--workers N] [--duration SECONDS] [--stats-interval SECONDS]
+
+import { parseArgs } from 'node:util';
+import { sendGratuitousArp } from '../frameio/interface.js';
+import { ip4ToString } from '../packet/addr.js';
+import { UvsError } from '../errors.js';
+import { loadForwardConfig, snapshotOf } from '../datapath/config.js';
+import { Datapath } from '../datapath/pool.js';
+import { kernelRoutes, prefixMask } from '../datapath/routes.js';
+import { openPort } from '../datapath/ports.js';
+
+const USAGE = 'usage: uvs forward --config FILE [--workers N] [--duration SECONDS] [--stats-interval SECONDS]';
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      config: { type: 'string', short: 'c' },
+      workers: { type: 'string', short: 'w' },
+      duration: { type: 'string' },
+      'stats-interval': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(USAGE + '\n');
+    return 0;
+  }
+  if (!values.config) throw new UvsError('UVS_CONFIG', `--config FILE is required\n${USAGE}`);
+  const cfg = loadForwardConfig(values.config);
+  const workers = values.workers !== undefined ? Number(values.workers) : cfg.workers;
+  if (workers !== undefined && !(Number.isInteger(workers) && workers >= 1 && workers <= 16)) throw new UvsError('UVS_CONFIG', `--workers must be 1..16, got '${values.workers}'`);
+  const duration = values.duration === undefined ? Infinity : Number(values.duration);
+  if (!(duration > 0)) throw new UvsError('UVS_CONFIG', `--duration must be a positive number of seconds, got '${values.duration}'`);
+
+  // Check the interfaces here, in the control thread, so a typo fails with one clear error
+  // before any worker starts.
+  const facts = cfg.interfaces.map((name) => {
+    const p = openPort(name, { rxBlocks: 1, txFrames: 1 });
+    p.socket.close();
+    return p;
+  });
+  const slots = new Map<string, number>();
+  const snapshot = snapshotOf(cfg, kernelRoutes(cfg.interfaces), slots);
+  const dp = await Datapath.start({ interfaces: cfg.interfaces, ...(workers ? { workers } : {}) }, { ...snapshot, generation: 0 });
+  process.stderr.write(`uvs forward: ${dp.workers} worker(s) on ${cfg.interfaces.join(', ')}; ${cfg.services.length} service(s)\n`);
+
+  // Announce the floating addresses we now own (gratuitous ARP), on the interface whose
+  // subnet holds each one, so neighbours' caches point at us at once.
+  for (const addr of snapshot.owned) {
+    const p = facts.find((f) => f.ipv4.some((a) => ((addr ^ a.address) & prefixMask(a.prefixLength)) >>> 0 === 0));
+    if (p) sendGratuitousArp(p.name, ip4ToString(addr), { form: 'request' });
+  }
+
+  const stats = (): string => {
+    const s = dp.stats.sum();
+    return JSON.stringify({ ...s.engine, ...s.link, dropsByReason: s.reasons, servers: Object.fromEntries([...slots].map(([k, slot]) => [k, s.dests.get(slot) ?? {}])) });
+  };
+  const interval = values['stats-interval'] ? Number(values['stats-interval']) * 1000 : 0;
+  const timer = interval > 0 ? setInterval(() => process.stdout.write(stats() + '\n'), interval) : undefined;
+  await new Promise<void>((resolve) => {
+    // `on`, not `once`: a second signal during shutdown must not kill us before cleanup.
+    process.on('SIGINT', () => resolve());
+    process.on('SIGTERM', () => resolve());
+    if (duration !== Infinity) setTimeout(resolve, duration * 1000);
+  });
+  if (timer) clearInterval(timer);
+  await dp.stop();
+  process.stdout.write(stats() + '\n');
+  return 0;
+}

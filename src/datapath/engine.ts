@@ -1,0 +1,374 @@
+// The balancing engine of one datapath worker: what IPVS does per packet (ip_vs_core.c
+// ip_vs_in / ip_vs_out, ip_vs_xmit.c), over frames in an RX ring:
+//   client -> VIP:port   service lookup, connection lookup (or schedule a real server and
+//                        create the entry), state transition, then forward by the entry's
+//                        method: NAT (rewrite destination), DR (rewrite the MAC only), TUN
+//                        (IPIP-encapsulate to the real server);
+//   real server -> client  (NAT) reply lookup, rewrite the source back to the VIP;
+//   ICMP errors          about a balanced connection, translated like the packets they quote;
+//   ARP                  answered for the floating addresses uvs owns, learnt for neighbours.
+// Everything else is left to the kernel (counted as passed). Frames are rewritten in place
+// in the RX ring and copied once into the TX ring by the link layer.
+//
+// Hot path: one FrameInfo, typed-array tables, counters in shared Float64Arrays, no
+// allocation, closure or promise per frame. The service table is compiled from an
+// immutable snapshot (snapshot.ts) between batches.
+
+import { ARP_SHA, ARPOP_REQUEST } from '../packet/arp.js';
+import { parseFrame } from '../packet/frame.js';
+import { FRAG_NONE, FrameInfo, PARSE_GSO } from '../packet/info.js';
+import { encapIpip, IpipTunnel } from '../packet/ipip.js';
+import { ETH_P_ARP, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP } from '../packet/protocols.js';
+import { OK } from '../packet/reasons.js';
+import { decrementTtl, icmpInnerSetDstPort, icmpInnerSetIPv4Dst, icmpInnerSetIPv4Src, icmpInnerSetSrcPort, natIPv4Dst, natIPv4Src, setIPv4Dst, setIPv4Src } from '../packet/rewrite.js';
+import { completePartialChecksum } from '../packet/vnet.js';
+import { getScheduler, type Scheduler, type SchedService } from '../schedulers/index.js';
+import { CONN_F_FWD_MASK, CONN_F_NOOUTPUT, ConnectionTable } from '../tables/connection-table.js';
+import { KeyIndex } from '../tables/key-index.js';
+import type { NeighbourTable } from '../tables/neighbour.js';
+import { DIR_INPUT, DIR_INPUT_ONLY, DIR_OUTPUT, nextTcpState, tcpEvent, TCP_CLOSE, TCP_TIME_WAIT, UDP_STATE } from '../tables/tcp-states.js';
+import { Link, type Port } from './link.js';
+import { RouteTable } from './routes.js';
+import { METHOD_DR, METHOD_NAT, METHOD_TUN, type DatapathSnapshot } from './snapshot.js';
+import { DEST, DEST_FIELDS, ENGINE, type StatsViews } from './stats.js';
+
+const PACKET_HOST = 0;
+const TCP_SYN = 0x02;
+const TCP_RST = 0x04;
+
+/** One service compiled for the hot path. */
+interface CompiledService {
+  sched: Scheduler;
+  svc: SchedService;
+  /** By position: real server address, port, method. */
+  destAddr: Uint32Array;
+  destPort: Uint16Array;
+  destMethod: Uint8Array;
+}
+
+export interface EngineOptions {
+  /** Connection-table capacity of this worker. */
+  connections?: number;
+}
+
+export class Engine {
+  readonly link: Link;
+  readonly conns: ConnectionTable;
+  readonly stats: StatsViews;
+  generation = -1;
+  private readonly ports: readonly Port[];
+  private readonly info = new FrameInfo();
+  private readonly c: Float64Array;
+  private readonly destStats: Float64Array;
+  private services: CompiledService[] = [];
+  private serviceIndex = new KeyIndex([]);
+  private owned = new KeyIndex([]);
+  private routes = new RouteTable([]);
+  /** Slots of real servers present in the current snapshot (expire_nodest_conn=0: others' packets are dropped). */
+  private destAlive = new Uint8Array(0);
+  private readonly tunnel = new IpipTunnel();
+  /** Scratch frame for tunnelling: [virtio header][Ethernet][outer IP][inner packet]. */
+  private readonly scratch = new Uint8Array(16 + 65536 + 64);
+
+  constructor(ports: readonly Port[], neighbours: NeighbourTable, stats: StatsViews, options: EngineOptions = {}) {
+    this.ports = ports;
+    this.stats = stats;
+    this.c = stats.engine;
+    this.destStats = stats.dest;
+    this.link = new Link(ports, neighbours, stats.link);
+    this.conns = new ConnectionTable({ active: stats.active, inactive: stats.inactive }, { capacity: options.connections ?? 262144 });
+  }
+
+  /** Compiles a new service-table generation; connections in flight are kept. */
+  apply(snapshot: DatapathSnapshot): void {
+    const services: CompiledService[] = [];
+    const keys: [number, number, number][] = [];
+    const alive = new Uint8Array(this.destStats.length / DEST_FIELDS);
+    for (const s of snapshot.services) {
+      const n = s.dests.length;
+      const svc: SchedService = {
+        destCount: n,
+        destWeight: Int32Array.from(s.dests, (d) => d.weight),
+        destFlags: new Uint8Array(n),
+        destSlot: Int32Array.from(s.dests, (d) => d.slot),
+        counters: { active: this.stats.active, inactive: this.stats.inactive },
+        state: new Int32Array(8),
+      };
+      const sched = getScheduler(s.scheduler);
+      sched.init(svc);
+      for (const d of s.dests) alive[d.slot] = 1;
+      keys.push([s.address, (s.protocol << 16) | s.port, services.length]);
+      services.push({
+        sched,
+        svc,
+        destAddr: Uint32Array.from(s.dests, (d) => d.address),
+        destPort: Uint16Array.from(s.dests, (d) => d.port),
+        destMethod: Uint8Array.from(s.dests, (d) => d.method),
+      });
+    }
+    this.services = services;
+    this.serviceIndex = new KeyIndex(keys);
+    this.owned = new KeyIndex(snapshot.owned.map((a, i) => [a, 0, i] as [number, number, number]));
+    this.routes = new RouteTable(snapshot.routes);
+    this.destAlive = alive;
+    if (snapshot.timeouts) for (let s = 0; s < snapshot.timeouts.length; s++) this.conns.timeoutMs[s] = snapshot.timeouts[s]! * 1000;
+    this.generation = snapshot.generation;
+    this.c[ENGINE.snapshotsApplied]++;
+  }
+
+  /**
+   * Handles one received frame: b[frameOffset, frameOffset+frameLength), its virtio header
+   * at vnetOffset (-1 if none), the PARSE_* flags its header implies, and the sll packet type.
+   */
+  handle(b: Uint8Array, frameOffset: number, frameLength: number, vnetOffset: number, parseFlags: number, packetType: number, inPort: number, now: number): void {
+    const c = this.c;
+    const info = this.info;
+    c[ENGINE.rxFrames]++;
+    const reason = parseFrame(b, frameOffset, frameLength, info, parseFlags);
+    if (reason !== OK) {
+      c[ENGINE.malformed]++;
+      this.stats.reasons[reason]++;
+      return;
+    }
+    if (info.etherType === ETH_P_ARP) {
+      this.arp(b, inPort, now);
+      return;
+    }
+    if (info.ipVersion !== 4) {
+      c[ENGINE.notIPv4]++;
+      return;
+    }
+    if (packetType !== PACKET_HOST) {
+      c[ENGINE.notForUs]++;
+      return;
+    }
+    const proto = info.protocol;
+    if (proto !== IPPROTO_TCP && proto !== IPPROTO_UDP) {
+      if (proto === IPPROTO_ICMP && info.icmpError === 1) this.icmpError(b, frameOffset, frameLength, vnetOffset, now);
+      else c[ENGINE.unknownProtocol]++;
+      return;
+    }
+    if (info.fragment !== FRAG_NONE) {
+      c[ENGINE.fragments]++; // the fanout reassembles; a stray fragment is left to the kernel
+      return;
+    }
+    const start = vnetOffset >= 0 ? vnetOffset : frameOffset;
+    const length = frameOffset + frameLength - start;
+    const s = this.serviceIndex.get(info.dst4, (proto << 16) | info.dstPort);
+    if (s >= 0) {
+      this.inbound(s, b, start, length, frameOffset, parseFlags, now);
+      return;
+    }
+    const conn = this.conns.lookupOut(proto, info.dst4, info.dstPort, info.src4, info.srcPort, now);
+    if (conn >= 0 && (this.conns.flags[conn]! & CONN_F_FWD_MASK) === METHOD_NAT) {
+      this.outbound(conn, b, start, length, frameOffset, parseFlags, now);
+      return;
+    }
+    c[ENGINE.passed]++;
+  }
+
+  /** Between batches: frames whose neighbour got resolved, one TX kick per ring, a little expiry. */
+  afterBatch(now: number): void {
+    this.link.sendHeld();
+    this.link.flush();
+    this.conns.sweep(now, 256);
+  }
+
+  private arp(b: Uint8Array, inPort: number, now: number): void {
+    const info = this.info;
+    this.c[ENGINE.arpSeen]++;
+    const ours = this.owned.get(info.arpTargetIp, 0) >= 0;
+    const sha = info.l3Offset + ARP_SHA;
+    // As the kernel: a request for one of our addresses creates the sender's entry; any
+    // other ARP only refreshes entries we already have or asked for.
+    if (this.link.neighbours.learn(info.arpSenderIp, b, sha, now, ours && info.arpOp === ARPOP_REQUEST) >= 0) this.link.sendHeld();
+    if (ours && info.arpOp === ARPOP_REQUEST && info.arpSenderIp !== 0) {
+      this.link.arpReply(this.ports[inPort]!, info.arpTargetIp, b, sha, info.arpSenderIp);
+    }
+  }
+
+  private inbound(s: number, b: Uint8Array, start: number, length: number, eth: number, parseFlags: number, now: number): void {
+    const c = this.c;
+    const info = this.info;
+    const t = this.conns;
+    const proto = info.protocol;
+    const tcp = proto === IPPROTO_TCP;
+    const syn = tcp && (info.tcpFlags & (TCP_SYN | TCP_RST)) === TCP_SYN;
+    let conn = t.lookupIn(proto, info.src4, info.srcPort, info.dst4, info.dstPort, now);
+    if (conn >= 0 && syn) {
+      // conn_reuse_mode 1: a SYN on a closed-down entry starts a new connection.
+      const st = t.state[conn]!;
+      if (st === TCP_TIME_WAIT || st === TCP_CLOSE) {
+        t.remove(conn);
+        conn = -1;
+      }
+    }
+    if (conn >= 0 && this.destAlive[t.dest[conn]!] !== 1) {
+      c[ENGINE.noDest]++; // expire_nodest_conn=0: the server is gone, drop silently
+      return;
+    }
+    if (conn < 0) {
+      if (tcp && !syn) {
+        c[ENGINE.noConnection]++;
+        return;
+      }
+      const svc = this.services[s]!;
+      const pos = svc.sched.schedule(svc.svc, info.src4, info.srcPort);
+      if (pos < 0) {
+        c[ENGINE.noDest]++;
+        return;
+      }
+      const method = svc.destMethod[pos]!;
+      const dport = svc.destPort[pos]! || info.dstPort;
+      const slot = svc.svc.destSlot[pos]!;
+      const flags = method === METHOD_NAT ? method : method | CONN_F_NOOUTPUT;
+      conn = t.insert(proto, info.src4, info.srcPort, info.dst4, info.dstPort, svc.destAddr[pos]!, dport, flags, slot, now);
+      if (conn < 0) {
+        c[ENGINE.tableFull]++;
+        return;
+      }
+      c[ENGINE.newConnections]++;
+      this.destStats[slot * DEST_FIELDS + DEST.conns]++;
+    }
+    const flags = t.flags[conn]!;
+    if (tcp) t.setState(conn, nextTcpState((flags & CONN_F_NOOUTPUT) !== 0 ? DIR_INPUT_ONLY : DIR_INPUT, tcpEvent(info.tcpFlags), t.state[conn]!), now);
+    else t.setState(conn, UDP_STATE, now);
+    const d = t.dest[conn]! * DEST_FIELDS;
+    this.destStats[d + DEST.inPkts]++;
+    this.destStats[d + DEST.inBytes] += info.ipEnd - info.l3Offset;
+
+    if (decrementTtl(b, info) !== OK) {
+      c[ENGINE.ttlExpired]++;
+      return;
+    }
+    const daddr = t.daddr[conn]!;
+    const method = flags & CONN_F_FWD_MASK;
+    if (method === METHOD_NAT) {
+      natIPv4Dst(b, info, daddr, t.dport[conn]!);
+      this.route(daddr, b, start, length, eth, parseFlags, now);
+    } else if (method === METHOD_DR) {
+      this.route(daddr, b, start, length, eth, parseFlags, now);
+    } else if (method === METHOD_TUN) {
+      this.tunnelTo(daddr, b, parseFlags, now);
+    }
+  }
+
+  private outbound(conn: number, b: Uint8Array, start: number, length: number, eth: number, parseFlags: number, now: number): void {
+    const info = this.info;
+    const t = this.conns;
+    if (info.protocol === IPPROTO_TCP) t.setState(conn, nextTcpState(DIR_OUTPUT, tcpEvent(info.tcpFlags), t.state[conn]!), now);
+    else t.setState(conn, UDP_STATE, now);
+    const d = t.dest[conn]! * DEST_FIELDS;
+    this.destStats[d + DEST.outPkts]++;
+    this.destStats[d + DEST.outBytes] += info.ipEnd - info.l3Offset;
+    if (decrementTtl(b, info) !== OK) {
+      this.c[ENGINE.ttlExpired]++;
+      return;
+    }
+    natIPv4Src(b, info, t.vaddr[conn]!, t.vport[conn]!);
+    this.route(info.dst4, b, start, length, eth, parseFlags, now);
+  }
+
+  /**
+   * ICMP errors about a balanced connection (connections.md §10). The quoted packet is the
+   * reverse direction: an error travelling to a VIP quotes a reply (VIP -> client), one
+   * from a real server quotes a request (client -> real server).
+   */
+  private icmpError(b: Uint8Array, frameOffset: number, frameLength: number, vnetOffset: number, now: number): void {
+    const info = this.info;
+    const c = this.c;
+    const t = this.conns;
+    const p = info.innerProtocol;
+    if (info.innerReason !== OK || (p !== IPPROTO_TCP && p !== IPPROTO_UDP)) {
+      c[ENGINE.icmpPassed]++;
+      return;
+    }
+    const start = vnetOffset >= 0 ? vnetOffset : frameOffset;
+    const length = frameOffset + frameLength - start;
+    let conn = t.lookupIn(p, info.innerDst4, info.innerDstPort, info.innerSrc4, info.innerSrcPort, now);
+    if (conn >= 0 && info.dst4 === t.vaddr[conn]) {
+      if (decrementTtl(b, info) !== OK) {
+        c[ENGINE.ttlExpired]++;
+        return;
+      }
+      const daddr = t.daddr[conn]!;
+      const method = t.flags[conn]! & CONN_F_FWD_MASK;
+      c[ENGINE.icmpTranslated]++;
+      if (method === METHOD_NAT) {
+        // outer destination and the quoted source become the real server's
+        setIPv4Dst(b, info, daddr);
+        icmpInnerSetIPv4Src(b, info, daddr);
+        icmpInnerSetSrcPort(b, info, t.dport[conn]!);
+        this.route(daddr, b, start, length, frameOffset, 0, now);
+      } else if (method === METHOD_DR) this.route(daddr, b, start, length, frameOffset, 0, now);
+      else this.tunnelTo(daddr, b, 0, now);
+      return;
+    }
+    conn = t.lookupOut(p, info.innerSrc4, info.innerSrcPort, info.innerDst4, info.innerDstPort, now);
+    if (conn >= 0 && (t.flags[conn]! & CONN_F_FWD_MASK) === METHOD_NAT) {
+      if (decrementTtl(b, info) !== OK) {
+        c[ENGINE.ttlExpired]++;
+        return;
+      }
+      c[ENGINE.icmpTranslated]++;
+      // outer source and the quoted destination become the VIP's
+      setIPv4Src(b, info, t.vaddr[conn]!);
+      icmpInnerSetIPv4Dst(b, info, t.vaddr[conn]!);
+      icmpInnerSetDstPort(b, info, t.vport[conn]!);
+      this.route(info.dst4, b, start, length, frameOffset, 0, now);
+      return;
+    }
+    c[ENGINE.icmpPassed]++;
+  }
+
+  /** Routes the (rewritten) frame to dst: output port, next hop, MTU check, then the link layer. */
+  private route(dst: number, b: Uint8Array, start: number, length: number, eth: number, parseFlags: number, now: number): void {
+    const r = this.routes.lookup(dst);
+    if (r < 0) {
+      this.c[ENGINE.noRoute]++;
+      return;
+    }
+    const out = this.routes.port[r]!;
+    // GSO frames are judged by segment size, which the sender chose for this path's MTU.
+    if ((parseFlags & PARSE_GSO) === 0 && this.info.ipEnd - this.info.l3Offset > this.ports[out]!.mtu) {
+      this.c[ENGINE.tooBig]++;
+      return;
+    }
+    this.link.send(out, b, start, length, eth, this.routes.nextHop(r, dst), now);
+  }
+
+  /** IPIP-encapsulates the current packet to a real server (outer source = our address on the way there). */
+  private tunnelTo(daddr: number, b: Uint8Array, parseFlags: number, now: number): void {
+    const info = this.info;
+    const c = this.c;
+    if ((parseFlags & PARSE_GSO) !== 0) {
+      c[ENGINE.gsoDropped]++; // software segmentation for tunnels: see docs/datapath.md
+      return;
+    }
+    const r = this.routes.lookup(daddr);
+    if (r < 0) {
+      c[ENGINE.noRoute]++;
+      return;
+    }
+    const out = this.routes.port[r]!;
+    const port = this.ports[out]!;
+    // virtio can't express a checksum offload inside a tunnel: finish it before encapsulating.
+    if (info.csumPartial === 1 && info.l4CsumOffset >= 0) {
+      completePartialChecksum(b, info.frameStart, info.ipEnd - info.frameStart, info.l4Offset - info.frameStart, info.l4CsumOffset - info.l4Offset);
+    }
+    const t = this.tunnel;
+    t.src = port.address;
+    t.dst = daddr;
+    t.mtu = port.mtu;
+    const vh = port.tx.vnetHdrLength;
+    const s = this.scratch;
+    s.fill(0, 0, vh);
+    const n = encapIpip(b, info, s, vh, s.length - vh, t);
+    if (n < 0) {
+      c[ENGINE.tooBig]++;
+      return;
+    }
+    c[ENGINE.tunnelled]++;
+    this.link.send(out, s, 0, vh + n, vh, this.routes.nextHop(r, daddr), now);
+  }
+}

@@ -1,0 +1,179 @@
+#!/usr/bin/env node
+// Load driver for lab tests, the demo and benches: opens COUNT TCP connections (CONCURRENCY
+// at a time) to the identify service (real-server.ts: first line "<name> <peer>", then an
+// echo), each with a random payload, and verifies every one end to end: the echo is
+// byte-identical (SHA-256), the server named itself, and it saw this client's real address
+// and port. Prints one JSON summary. Bounded in count and time.
+//
+//   node dist/src/lab/load.js tcp HOST PORT COUNT [--concurrency 32] [--max-bytes 1048576] [--timeout 30000] [--seed 1]
+//   node dist/src/lab/load.js udp HOST PORT COUNT [...]        (one datagram + reply each)
+
+import { createHash, randomBytes } from 'node:crypto';
+import { createSocket } from 'node:dgram';
+import { connect } from 'node:net';
+import { parseArgs } from 'node:util';
+
+export interface LoadSummary {
+  proto: 'tcp' | 'udp';
+  target: string;
+  attempted: number;
+  ok: number;
+  failed: number;
+  /** Connections per server name. */
+  servers: Record<string, number>;
+  /** Payload bytes sent (and echoed back intact) in all. */
+  bytes: number;
+  /** The peer address the client's socket saw (NAT: the VIP). */
+  peers: string[];
+  errors: Record<string, number>;
+  ms: number;
+}
+
+/** Most payloads small, some medium, a few up to maxBytes; 0 included. */
+function payloadSize(maxBytes: number, r: number): number {
+  if (r < 0.05) return 0;
+  if (r < 0.8) return Math.floor(r * 2000);
+  if (r < 0.97) return Math.floor(r * 65536);
+  return Math.floor(((r - 0.97) / 0.03) * maxBytes);
+}
+
+function tcpOne(host: string, port: number, size: number, timeoutMs: number): Promise<{ server?: string; peer?: string; error?: string }> {
+  return new Promise((resolve) => {
+    const data = randomBytes(size);
+    const want = createHash('sha256').update(data).digest('hex');
+    const hash = createHash('sha256');
+    let head = '';
+    let headDone = false;
+    let echoed = 0;
+    const s = connect({ host, port, allowHalfOpen: true });
+    const timer = setTimeout(() => {
+      s.destroy();
+      resolve({ error: 'timeout' });
+    }, timeoutMs);
+    let peer = '?';
+    s.on('connect', () => {
+      peer = s.remoteAddress ?? '?';
+      s.end(data);
+    });
+    s.on('data', (d: Buffer) => {
+      if (!headDone) {
+        const nl = d.indexOf(10);
+        if (nl < 0) {
+          head += d.toString('latin1');
+          return;
+        }
+        head += d.subarray(0, nl).toString('latin1');
+        headDone = true;
+        d = d.subarray(nl + 1);
+      }
+      echoed += d.length;
+      hash.update(d);
+    });
+    s.on('end', () => {
+      clearTimeout(timer);
+      const [server, seen] = head.split(' ');
+      const local = `${s.localAddress}:${s.localPort}`;
+      if (!headDone) resolve({ error: 'no identify line' });
+      else if (seen !== local) resolve({ error: 'server saw another client address' });
+      else if (echoed !== size || hash.digest('hex') !== want) resolve({ error: 'echo differs' });
+      else resolve({ server, peer });
+      s.destroy();
+    });
+    s.on('error', (e: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      resolve({ error: e.code ?? e.message });
+    });
+  });
+}
+
+function udpOne(host: string, port: number, size: number, timeoutMs: number): Promise<{ server?: string; peer?: string; error?: string }> {
+  return new Promise((resolve) => {
+    const data = randomBytes(Math.min(size, 1400));
+    const s = createSocket('udp4');
+    const timer = setTimeout(() => {
+      s.close();
+      resolve({ error: 'timeout' });
+    }, timeoutMs);
+    s.on('message', (m, rinfo) => {
+      clearTimeout(timer);
+      const sp = m.indexOf(32);
+      const sp2 = m.indexOf(32, sp + 1);
+      const server = m.subarray(0, sp).toString();
+      const seen = m.subarray(sp + 1, sp2).toString();
+      const addr = s.address();
+      s.close();
+      if (seen !== `${addr.address}:${addr.port}`) resolve({ error: 'server saw another client address' });
+      else if (!m.subarray(sp2 + 1).equals(data)) resolve({ error: 'echo differs' });
+      else resolve({ server, peer: rinfo.address });
+    });
+    // Connected, so the socket has a concrete local address to compare with what the server saw.
+    s.connect(port, host, () => s.send(data));
+    s.on('error', (e: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      s.close();
+      resolve({ error: e.code ?? e.message });
+    });
+  });
+}
+
+export async function runLoad(proto: 'tcp' | 'udp', host: string, port: number, count: number, opts: { concurrency: number; maxBytes: number; timeoutMs: number; seed: number }): Promise<LoadSummary> {
+  const t0 = Date.now();
+  const sum: LoadSummary = { proto, target: `${host}:${port}`, attempted: 0, ok: 0, failed: 0, servers: {}, bytes: 0, peers: [], errors: {}, ms: 0 };
+  let seed = opts.seed >>> 0 || 1;
+  const rand = (): number => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) / 2 ** 32;
+  };
+  const peers = new Set<string>();
+  let next = 0;
+  const one = proto === 'tcp' ? tcpOne : udpOne;
+  const worker = async (): Promise<void> => {
+    while (next < count && Date.now() - t0 < opts.timeoutMs * 4) {
+      next++;
+      sum.attempted++;
+      const size = payloadSize(opts.maxBytes, rand());
+      const r = await one(host, port, size, opts.timeoutMs);
+      if (r.error !== undefined) {
+        sum.failed++;
+        sum.errors[r.error] = (sum.errors[r.error] ?? 0) + 1;
+      } else {
+        sum.ok++;
+        sum.bytes += proto === 'tcp' ? size : Math.min(size, 1400);
+        sum.servers[r.server!] = (sum.servers[r.server!] ?? 0) + 1;
+        peers.add(r.peer!);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(opts.concurrency, count) }, worker));
+  sum.peers = [...peers];
+  sum.ms = Date.now() - t0;
+  return sum;
+}
+
+const isMain = process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/^.*\/dist\//, '/dist/'));
+if (isMain) {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      concurrency: { type: 'string', default: '32' },
+      'max-bytes': { type: 'string', default: String(1 << 20) },
+      timeout: { type: 'string', default: '30000' },
+      seed: { type: 'string', default: '1' },
+    },
+  });
+  const [proto, host, port, count] = positionals;
+  if ((proto !== 'tcp' && proto !== 'udp') || !host || !port || !count) {
+    process.stderr.write('usage: load.js tcp|udp HOST PORT COUNT [--concurrency N] [--max-bytes N] [--timeout MS] [--seed N]\n');
+    process.exit(2);
+  }
+  const s = await runLoad(proto, host, Number(port), Math.min(Number(count), 1_000_000), {
+    concurrency: Number(values.concurrency),
+    maxBytes: Number(values['max-bytes']),
+    timeoutMs: Number(values.timeout),
+    seed: Number(values.seed),
+  });
+  process.stdout.write(JSON.stringify(s) + '\n');
+  process.exitCode = s.failed === 0 ? 0 : 1;
+}
