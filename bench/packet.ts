@@ -176,8 +176,7 @@ function natOne(i: number): number {
   // real server's port below, so later rounds key on the service port, not the frame's).
   const be = lookup(flowKey0(info, ring), (info.srcPort << 16) | (info.ipVersion === 4 ? (info.protocol === P.IPPROTO_TCP ? 80 : 53) : 443));
   if (be < 0) return -1;
-  P.setEthSrc(ring, info, macLb, 0);
-  P.setEthDst(ring, info, macRs, 0);
+  P.setEthAddrs(ring, info, macRs, 0, macLb, 0);
   // One-pass DNAT: address + port with one update of each checksum.
   if (info.ipVersion === 4) P.natIPv4Dst(ring, info, backends4[be]!, info.protocol === P.IPPROTO_TCP ? 8080 : 5353);
   else P.natIPv6Dst(ring, info, backend6, 0, 8443);

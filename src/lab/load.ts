@@ -7,6 +7,8 @@
 //
 //   node dist/src/lab/load.js tcp HOST PORT COUNT [--concurrency 32] [--max-bytes 1048576] [--timeout 30000] [--seed 1]
 //   node dist/src/lab/load.js udp HOST PORT COUNT [...]        (one datagram + reply each)
+//   node dist/src/lab/load.js upload HOST PORT BYTES           (to the digest service: sha256 compared)
+//   node dist/src/lab/load.js download HOST PORT BYTES         (HTTP GET /bytes/N: length and content checked)
 
 import { createHash, randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
@@ -152,6 +154,92 @@ export async function runLoad(proto: 'tcp' | 'udp', host: string, port: number, 
   return sum;
 }
 
+export interface BulkResult {
+  ok: boolean;
+  bytes: number;
+  server?: string;
+  ms: number;
+  gbps: number;
+  error?: string;
+}
+
+/** Uploads `total` bytes (distinct 1 MiB blocks) to the digest service and compares SHA-256. */
+export function upload(host: string, port: number, total: number, timeoutMs: number): Promise<BulkResult> {
+  return new Promise((resolve) => {
+    const t0 = Date.now();
+    const block = randomBytes(1 << 20);
+    const hash = createHash('sha256');
+    let sent = 0;
+    let reply = '';
+    const s = connect({ host, port, allowHalfOpen: true });
+    const done = (r: Omit<BulkResult, 'ms' | 'gbps'>): void => {
+      clearTimeout(timer);
+      const ms = Date.now() - t0;
+      resolve({ ...r, ms, gbps: (r.bytes * 8) / (ms / 1000) / 1e9 });
+      s.destroy();
+    };
+    const timer = setTimeout(() => done({ ok: false, bytes: sent, error: 'timeout' }), timeoutMs);
+    const pump = (): void => {
+      while (sent < total) {
+        const n = Math.min(block.length, total - sent);
+        block.writeUInt32BE(sent / block.length, 0); // every block distinct
+        const chunk = Buffer.from(block.subarray(0, n));
+        hash.update(chunk);
+        sent += n;
+        if (!s.write(chunk)) {
+          s.once('drain', pump);
+          return;
+        }
+      }
+      s.end();
+    };
+    s.on('connect', pump);
+    s.on('data', (d: Buffer) => (reply += d.toString()));
+    s.on('end', () => {
+      const [server, , bytes, digest] = reply.trim().split(' ');
+      const want = hash.digest('hex');
+      if (Number(bytes) !== total || digest !== want) done({ ok: false, bytes: Number(bytes), ...(server ? { server } : {}), error: `server got ${bytes} bytes, digest ${digest === want ? 'matches' : 'differs'}` });
+      else done({ ok: true, bytes: total, ...(server ? { server } : {}) });
+    });
+    s.on('error', (e: NodeJS.ErrnoException) => done({ ok: false, bytes: sent, error: e.code ?? e.message }));
+  });
+}
+
+/** Downloads `total` bytes from the HTTP service's /bytes/N and checks length and content ('x'). */
+export function download(host: string, port: number, total: number, timeoutMs: number): Promise<BulkResult> {
+  return new Promise((resolve) => {
+    const t0 = Date.now();
+    let got = 0;
+    let bad = 0;
+    let head = '';
+    let body = false;
+    let server: string | undefined;
+    const s = connect({ host, port });
+    const done = (r: Omit<BulkResult, 'ms' | 'gbps'>): void => {
+      clearTimeout(timer);
+      const ms = Date.now() - t0;
+      resolve({ ...r, ms, gbps: (r.bytes * 8) / (ms / 1000) / 1e9 });
+      s.destroy();
+    };
+    const timer = setTimeout(() => done({ ok: false, bytes: got, error: 'timeout' }), timeoutMs);
+    s.on('connect', () => s.write(`GET /bytes/${total} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`));
+    s.on('data', (d: Buffer) => {
+      if (!body) {
+        head += d.toString('latin1');
+        const end = head.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        server = /X-Real-Server: (\S+)/i.exec(head)?.[1];
+        d = Buffer.from(head.slice(end + 4), 'latin1');
+        body = true;
+      }
+      got += d.length;
+      for (let i = 0; i < d.length; i++) if (d[i] !== 0x78) bad++;
+    });
+    s.on('end', () => done(got === total && bad === 0 ? { ok: true, bytes: got, ...(server ? { server } : {}) } : { ok: false, bytes: got, error: `got ${got} bytes, ${bad} wrong` }));
+    s.on('error', (e: NodeJS.ErrnoException) => done({ ok: false, bytes: got, error: e.code ?? e.message }));
+  });
+}
+
 const isMain = process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/^.*\/dist\//, '/dist/'));
 if (isMain) {
   const { values, positionals } = parseArgs({
@@ -164,11 +252,16 @@ if (isMain) {
     },
   });
   const [proto, host, port, count] = positionals;
-  if ((proto !== 'tcp' && proto !== 'udp') || !host || !port || !count) {
-    process.stderr.write('usage: load.js tcp|udp HOST PORT COUNT [--concurrency N] [--max-bytes N] [--timeout MS] [--seed N]\n');
+  if (!['tcp', 'udp', 'upload', 'download'].includes(proto ?? '') || !host || !port || !count) {
+    process.stderr.write('usage: load.js tcp|udp|upload|download HOST PORT COUNT|BYTES [--concurrency N] [--max-bytes N] [--timeout MS] [--seed N]\n');
     process.exit(2);
   }
-  const s = await runLoad(proto, host, Number(port), Math.min(Number(count), 1_000_000), {
+  if (proto === 'upload' || proto === 'download') {
+    const r = await (proto === 'upload' ? upload : download)(host, Number(port), Number(count), Number(values.timeout) * 10);
+    process.stdout.write(JSON.stringify(r) + '\n');
+    process.exit(r.ok ? 0 : 1);
+  }
+  const s = await runLoad(proto as 'tcp' | 'udp', host, Number(port), Math.min(Number(count), 1_000_000), {
     concurrency: Number(values.concurrency),
     maxBytes: Number(values['max-bytes']),
     timeoutMs: Number(values.timeout),

@@ -42,7 +42,7 @@ export const HOST = {
   natRouter: 254,
 } as const;
 
-export const PORTS = { echo: 7, identify: 9000, http: 80 } as const;
+export const PORTS = { echo: 7, identify: 9000, digest: 9001, http: 80 } as const;
 
 export interface ResolvedLabOptions {
   prefix: string;

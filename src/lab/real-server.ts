@@ -7,6 +7,8 @@
 //   UDP 7     echo
 //   TCP 9000  identify: sends "<name> <peer-address>:<peer-port>\n", then echoes everything
 //   UDP 9000  identify: replies "<name> <peer-address>:<peer-port> " followed by the payload
+//   TCP 9001  digest: reads until the client half-closes, then answers
+//             "<name> <peer-address>:<peer-port> <bytes> <sha256-hex>\n" (bulk uploads)
 //   TCP 80    HTTP: body "<name> <peer-address>:<peer-port>\n", headers X-Real-Server and
 //             X-Client-Address; GET /bytes/N answers N bytes (for benchmarks).
 //
@@ -16,6 +18,7 @@
 // address, rescanned every second so addresses added later (e.g. by a test) are served too.
 // Quiet: nothing is printed per connection; errors on single sockets are ignored.
 
+import { createHash } from 'node:crypto';
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
 import { closeSync, writeSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
@@ -29,6 +32,7 @@ const { values } = parseArgs({
     'ready-fd': { type: 'string' },
     'echo-port': { type: 'string', default: '7' },
     'identify-port': { type: 'string', default: '9000' },
+    'digest-port': { type: 'string', default: '9001' },
     'http-port': { type: 'string', default: '80' },
   },
   strict: true,
@@ -38,6 +42,7 @@ const name = values.name ?? `rs-${process.pid}`;
 const echoPort = Number(values['echo-port']);
 const idPort = Number(values['identify-port']);
 const httpPort = Number(values['http-port']);
+const digestPort = Number(values['digest-port']);
 
 /** ::ffff:198.18.0.10 → 198.18.0.10 (dual-stack sockets report IPv4 peers mapped). */
 function plain(addr: string | undefined): string {
@@ -74,6 +79,18 @@ const identify = createServer({ allowHalfOpen: true }, (sock) => {
   quiet(sock);
   sock.write(`${name} ${peerOf(sock)}\n`);
   sock.pipe(sock);
+});
+
+const digest = createServer({ allowHalfOpen: true }, (sock) => {
+  quiet(sock);
+  const peer = peerOf(sock);
+  const hash = createHash('sha256');
+  let bytes = 0;
+  sock.on('data', (d: Buffer) => {
+    bytes += d.length;
+    hash.update(d);
+  });
+  sock.on('end', () => sock.end(`${name} ${peer} ${bytes} ${hash.digest('hex')}\n`));
 });
 
 // --- HTTP --------------------------------------------------------------------------------
@@ -172,7 +189,7 @@ async function scanUdp(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  await Promise.all([listen(echo, echoPort), listen(identify, idPort), listen(http as unknown as Server, httpPort)]);
+  await Promise.all([listen(echo, echoPort), listen(identify, idPort), listen(digest, digestPort), listen(http as unknown as Server, httpPort)]);
   await Promise.all([
     bindUdp('0.0.0.0', echoPort, udpEcho),
     bindUdp('0.0.0.0', idPort, udpIdentify),

@@ -128,7 +128,7 @@ export interface LabDescription {
   directors: [LabDirector, LabDirector];
   servers: LabServer[];
   /** Services of the real-server program (TCP and UDP unless noted). */
-  ports: { echo: number; identify: number; http: number };
+  ports: { echo: number; identify: number; digest: number; http: number };
   /** Veth offloads left on (true) or turned off (false). */
   offloads: boolean;
   /** Kernel ipip available in the rs namespaces: true/false, null when not tried (modes other than 'tun'). */
