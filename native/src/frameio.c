@@ -1125,6 +1125,8 @@ static napi_value make_layout(napi_env env) {
   return o;
 }
 
+napi_value OpenTun(napi_env env, napi_callback_info info); /* tun.c */
+
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor d[] = {
       {"open", NULL, Open, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -1139,6 +1141,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"stats", NULL, Stats, NULL, NULL, NULL, napi_enumerable, NULL},
       {"interfaceInfo", NULL, InterfaceInfo, NULL, NULL, NULL, napi_enumerable, NULL},
       {"sendGratuitousArp", NULL, SendGratuitousArp, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"openTun", NULL, OpenTun, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof d / sizeof d[0], d) != napi_ok) return NULL;
   napi_value layout = make_layout(env);

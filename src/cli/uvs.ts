@@ -7,6 +7,7 @@ const subcommands: Record<string, { module: string; summary: string }> = {
   forward: { module: './forward.js', summary: 'forward --config FILE: the balancing datapath (NAT/DR/TUN) without the daemon' },
   router: { module: './router.js', summary: 'router --if A --if B: an L3 router over AF_PACKET rings (the frame-I/O baseline)' },
   demo: { module: './demo.js', summary: 'demo: build a lab and push real traffic through uvs' },
+  decap: { module: './decap.js', summary: 'decap: userspace IPIP decapsulator for LVS-TUN real servers (AF_PACKET in, TUN out)' },
 };
 
 function usage(): string {
