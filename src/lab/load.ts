@@ -6,6 +6,7 @@
 // and port. Prints one JSON summary. Bounded in count and time.
 //
 //   node dist/src/lab/load.js tcp HOST PORT COUNT [--concurrency 32] [--max-bytes 1048576] [--timeout 30000] [--seed 1]
+//                                      [--size N (every payload N bytes)] [--seconds S (stop after S s)]
 //   node dist/src/lab/load.js udp HOST PORT COUNT [...]        (one datagram + reply each)
 //   node dist/src/lab/load.js upload HOST PORT BYTES           (to the digest service: sha256 compared)
 //   node dist/src/lab/load.js download HOST PORT BYTES         (HTTP GET /bytes/N: length and content checked)
@@ -118,7 +119,13 @@ function udpOne(host: string, port: number, size: number, timeoutMs: number): Pr
   });
 }
 
-export async function runLoad(proto: 'tcp' | 'udp', host: string, port: number, count: number, opts: { concurrency: number; maxBytes: number; timeoutMs: number; seed: number }): Promise<LoadSummary> {
+export async function runLoad(
+  proto: 'tcp' | 'udp',
+  host: string,
+  port: number,
+  count: number,
+  opts: { concurrency: number; maxBytes: number; timeoutMs: number; seed: number; size?: number; seconds?: number },
+): Promise<LoadSummary> {
   const t0 = Date.now();
   const sum: LoadSummary = { proto, target: `${host}:${port}`, attempted: 0, ok: 0, failed: 0, servers: {}, bytes: 0, peers: [], errors: {}, ms: 0 };
   let seed = opts.seed >>> 0 || 1;
@@ -132,10 +139,11 @@ export async function runLoad(proto: 'tcp' | 'udp', host: string, port: number, 
   let next = 0;
   const one = proto === 'tcp' ? tcpOne : udpOne;
   const worker = async (): Promise<void> => {
-    while (next < count && Date.now() - t0 < opts.timeoutMs * 4) {
+    const stopAt = t0 + (opts.seconds !== undefined ? opts.seconds * 1000 : opts.timeoutMs * 4);
+    while (next < count && Date.now() < stopAt) {
       next++;
       sum.attempted++;
-      const size = payloadSize(opts.maxBytes, rand());
+      const size = opts.size ?? payloadSize(opts.maxBytes, rand());
       const r = await one(host, port, size, opts.timeoutMs);
       if (r.error !== undefined) {
         sum.failed++;
@@ -249,6 +257,8 @@ if (isMain) {
       'max-bytes': { type: 'string', default: String(1 << 20) },
       timeout: { type: 'string', default: '30000' },
       seed: { type: 'string', default: '1' },
+      size: { type: 'string' },
+      seconds: { type: 'string' },
     },
   });
   const [proto, host, port, count] = positionals;
@@ -266,6 +276,8 @@ if (isMain) {
     maxBytes: Number(values['max-bytes']),
     timeoutMs: Number(values.timeout),
     seed: Number(values.seed),
+    ...(values.size !== undefined ? { size: Number(values.size) } : {}),
+    ...(values.seconds !== undefined ? { seconds: Math.min(60, Number(values.seconds)) } : {}),
   });
   process.stdout.write(JSON.stringify(s) + '\n');
   process.exitCode = s.failed === 0 ? 0 : 1;
