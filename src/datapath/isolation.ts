@@ -549,8 +549,13 @@ function nftFailure(what: string, r: NftResult, where: string, rendered: Rendere
   let origin: string | null = null;
   let text = '';
   if (line !== null && rendered) {
-    origin = rendered.origins[line - 1] ?? '(a line nft added: not in the script uvs rendered)';
+    origin = rendered.origins[line - 1] ?? 'a line that is not in the script uvs rendered';
     text = rendered.lines[line - 1] ?? '';
+  }
+  // nft quotes the offending line under its message: prefer it (it is what nft read).
+  if (m) {
+    const after = stderr.slice(m.index + m[0].length).split('\n')[1];
+    if (after !== undefined && after.trim() !== '' && !/^\s*[~^]+\s*$/.test(after)) text = after;
   }
   const perm = /Operation not permitted/.test(stderr);
   const unsupported = /Operation not supported|Could not process rule: No such file or directory/.test(stderr) && line !== null && line <= 3;
@@ -624,7 +629,7 @@ export class KernelIsolation {
    * Throws UVS_ISOLATION_BAD_RULE (validation: nothing was run), UVS_ISOLATION_NFT
    * (NftError: line, what it was for, nft's message), UVS_ISOLATION_CLOSED.
    */
-  apply(rules: IsolationRules): Promise<ApplyResult> {
+  async apply(rules: IsolationRules): Promise<ApplyResult> {
     this.assertOpen();
     const rendered = renderIsolation(rules, { table: this.table, priority: this.priority });
     return this.serial(async () => {
@@ -637,7 +642,7 @@ export class KernelIsolation {
   }
 
   /** The named counters: how much the kernel was kept out of, since open(). */
-  counters(): Promise<IsolationCounters> {
+  async counters(): Promise<IsolationCounters> {
     this.assertOpen();
     return this.serial(async () => {
       const r = await this.exec(['-j', 'list', 'counters', 'table', 'inet', this.table]);
@@ -653,7 +658,7 @@ export class KernelIsolation {
   }
 
   /** `nft list table inet TABLE` (for logs and debugging). */
-  list(): Promise<string> {
+  async list(): Promise<string> {
     this.assertOpen();
     return this.serial(async () => {
       const r = await this.exec(['list', 'table', 'inet', this.table]);
@@ -663,8 +668,8 @@ export class KernelIsolation {
   }
 
   /** Delete the table (the kernel handles everything again). Idempotent. */
-  close(): Promise<void> {
-    if (this.closed) return Promise.resolve();
+  async close(): Promise<void> {
+    if (this.closed) return;
     this.closed = true;
     return this.serial(async () => {
       const T = `inet ${this.table}`;

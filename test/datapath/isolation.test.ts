@@ -495,7 +495,7 @@ t.test('a restart after a crash (table left behind) starts clean; close() remove
        (await import('node:fs')).writeSync(3, 'ready\\n');
        setInterval(() => {}, 1000);`,
     ],
-    { name: 'crashing-director', readyFd: true },
+    { name: 'crashing-director', readyFd: true, ref: true },
   );
   await victim.ready;
   process.kill(victim.pid, 'SIGKILL');
