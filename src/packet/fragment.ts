@@ -28,8 +28,8 @@
 
 import { checkBounds } from './bounds.js';
 import { wr16 } from './bytes.js';
-import { fillIPv4HeaderChecksum, fold, sumWords } from './checksum.js';
-import { copyRange } from './copy.js';
+import { fillIPv4HeaderChecksum, fold } from './checksum.js';
+import { copyRange, sumRange } from './copy.js';
 import type { FrameInfo } from './info.js';
 import { FRAG_NONE } from './info.js';
 import { IPV4_MF } from './ipv4.js';
@@ -135,7 +135,7 @@ export class Ipv4Fragmenter {
     // Output frames carry no offload metadata: finish a partial checksum now. The field
     // holds the pseudo-header sum, so summing the transport bytes as they are gives it all.
     if (info.csumPartial !== 0 && info.l4CsumOffset >= 0 && info.fragment === FRAG_NONE) {
-      const c = ~fold(sumWords(src, info.l4Offset, end, 0)) & 0xffff;
+      const c = ~fold(sumRange(src, info.l4Offset, end, 0)) & 0xffff;
       this.csumAt = info.l4CsumOffset;
       this.csumValue = c === 0 ? 0xffff : c;
     }
