@@ -8,7 +8,8 @@ import { parseArgs } from 'node:util';
 import { sendGratuitousArp } from '../frameio/interface.js';
 import { ip4ToString } from '../packet/addr.js';
 import { UvsError } from '../errors.js';
-import { loadForwardConfig, snapshotOf } from '../datapath/config.js';
+import { isolationRulesOf, loadForwardConfig, snapshotOf } from '../datapath/config.js';
+import { KernelIsolation } from '../datapath/isolation.js';
 import { Datapath } from '../datapath/pool.js';
 import { kernelRoutes, prefixMask } from '../datapath/routes.js';
 import { openPort } from '../datapath/ports.js';
@@ -47,7 +48,17 @@ export async function run(argv: string[]): Promise<number> {
   });
   const slots = new Map<string, number>();
   const snapshot = snapshotOf(cfg, kernelRoutes(cfg.interfaces), slots);
-  const dp = await Datapath.start({ interfaces: cfg.interfaces, ...(workers ? { workers } : {}) }, { ...snapshot, generation: 0 });
+  // Keep the director's kernel out of what uvs balances (its own nftables table). open()
+  // first removes a table a killed uvs left behind.
+  const isolation = await KernelIsolation.open({ table: 'uvs' });
+  let dp: Datapath;
+  try {
+    await isolation.apply(isolationRulesOf(cfg));
+    dp = await Datapath.start({ interfaces: cfg.interfaces, ...(workers ? { workers } : {}) }, { ...snapshot, generation: 0 });
+  } catch (err) {
+    await isolation.close();
+    throw err;
+  }
   process.stderr.write(`uvs forward: ${dp.workers} worker(s) on ${cfg.interfaces.join(', ')}; ${cfg.services.length} service(s)\n`);
 
   // Announce the floating addresses we now own (gratuitous ARP), on the interface whose
@@ -71,6 +82,7 @@ export async function run(argv: string[]): Promise<number> {
   });
   if (timer) clearInterval(timer);
   await dp.stop();
+  await isolation.close();
   process.stdout.write(stats() + '\n');
   return 0;
 }

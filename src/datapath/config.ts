@@ -15,6 +15,7 @@ import { ip4FromString } from '../packet/addr.js';
 import { schedulerNames } from '../schedulers/index.js';
 import { METHOD_BY_NAME, type DatapathSnapshot, type MethodName, type ServiceSnapshot } from './snapshot.js';
 import type { RouteSpec } from './routes.js';
+import type { IsolationRules } from './isolation.js';
 
 export interface ForwardServer {
   address: string;
@@ -138,4 +139,13 @@ export function snapshotOf(cfg: ForwardConfig, routes: RouteSpec[], slots: Map<s
   }));
   const owned = [...new Set([...cfg.services.map((s) => s.address), ...cfg.owned])].map(ip4FromString);
   return { services, owned, routes };
+}
+
+/** What the kernel must keep out of, for this config (see docs/isolation.md). */
+export function isolationRulesOf(cfg: ForwardConfig): IsolationRules {
+  return {
+    services: cfg.services.map((s) => ({ protocol: s.protocol, vip: s.address, port: s.port })),
+    realServers: cfg.services.flatMap((s) => s.servers.filter((d) => d.method === 'nat').map((d) => ({ protocol: s.protocol, address: d.address, port: d.port }))),
+    natRouterAddresses: cfg.owned,
+  };
 }
