@@ -16,12 +16,16 @@
 
 import { ARP_SHA, ARPOP_REQUEST } from '../packet/arp.js';
 import { parseFrame } from '../packet/frame.js';
-import { FRAG_NONE, FrameInfo, PARSE_GSO } from '../packet/info.js';
-import { encapIpip, IpipTunnel } from '../packet/ipip.js';
+import { FRAG_NONE, FrameInfo, PARSE_CSUM_PARTIAL, PARSE_GSO } from '../packet/info.js';
+import { encapIpip, IPIP_OVERHEAD, IpipTunnel } from '../packet/ipip.js';
+import { Ipv4Fragmenter } from '../packet/fragment.js';
+import { TcpSegmenter } from '../packet/gso.js';
+import { ICMP_EXC_TTL, ICMP_PORT_UNREACH, writeIcmpError } from '../packet/icmp-error.js';
+import { ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, ICMP_TIME_EXCEEDED } from '../packet/icmp.js';
+import { readVnetHdr, VnetHdr } from '../packet/vnet.js';
 import { ETH_P_ARP, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP } from '../packet/protocols.js';
 import { OK } from '../packet/reasons.js';
 import { decrementTtl, icmpInnerSetDstPort, icmpInnerSetIPv4Dst, icmpInnerSetIPv4Src, icmpInnerSetSrcPort, natIPv4Dst, natIPv4Src, setIPv4Dst, setIPv4Src } from '../packet/rewrite.js';
-import { completePartialChecksum } from '../packet/vnet.js';
 import { getScheduler, type Scheduler, type SchedService } from '../schedulers/index.js';
 import { CONN_F_FWD_MASK, CONN_F_NOOUTPUT, ConnectionTable } from '../tables/connection-table.js';
 import { KeyIndex } from '../tables/key-index.js';
@@ -67,8 +71,17 @@ export class Engine {
   /** Slots of real servers present in the current snapshot (expire_nodest_conn=0: others' packets are dropped). */
   private destAlive = new Uint8Array(0);
   private readonly tunnel = new IpipTunnel();
-  /** Scratch frame for tunnelling: [virtio header][Ethernet][outer IP][inner packet]. */
+  /** Scratch frame for what uvs builds (tunnel frames, ICMP errors): [virtio header][Ethernet]... */
   private readonly scratch = new Uint8Array(16 + 65536 + 64);
+  /** Scratch for one segment or fragment on its way into a tunnel. */
+  private readonly piece = new Uint8Array(16 + 65536 + 64);
+  private readonly pieceInfo = new FrameInfo();
+  private readonly vnet = new VnetHdr();
+  private readonly segmenter = new TcpSegmenter();
+  private readonly fragmenter = new Ipv4Fragmenter();
+  private icmpId = 0;
+  /** Offset of the current frame's virtio_net_hdr, -1 if it has none. */
+  private rxVnet = -1;
 
   constructor(ports: readonly Port[], neighbours: NeighbourTable, stats: StatsViews, options: EngineOptions = {}) {
     this.ports = ports;
@@ -124,6 +137,7 @@ export class Engine {
     const c = this.c;
     const info = this.info;
     c[ENGINE.rxFrames]++;
+    this.rxVnet = vnetOffset;
     const reason = parseFrame(b, frameOffset, frameLength, info, parseFlags);
     if (reason !== OK) {
       c[ENGINE.malformed]++;
@@ -215,7 +229,9 @@ export class Engine {
       const svc = this.services[s]!;
       const pos = svc.sched.schedule(svc.svc, info.src4, info.srcPort);
       if (pos < 0) {
+        // IPVS: no server available -> ICMP port unreachable to the client.
         c[ENGINE.noDest]++;
+        this.icmpToSender(b, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0, -1, now);
         return;
       }
       const method = svc.destMethod[pos]!;
@@ -237,20 +253,25 @@ export class Engine {
     this.destStats[d + DEST.inPkts]++;
     this.destStats[d + DEST.inBytes] += info.ipEnd - info.l3Offset;
 
-    if (decrementTtl(b, info) !== OK) {
-      c[ENGINE.ttlExpired]++;
-      return;
-    }
     const daddr = t.daddr[conn]!;
     const method = flags & CONN_F_FWD_MASK;
-    if (method === METHOD_NAT) {
-      natIPv4Dst(b, info, daddr, t.dport[conn]!);
-      this.route(daddr, b, start, length, eth, parseFlags, now);
-    } else if (method === METHOD_DR) {
-      this.route(daddr, b, start, length, eth, parseFlags, now);
-    } else if (method === METHOD_TUN) {
-      this.tunnelTo(daddr, b, parseFlags, now);
+    const r = this.routes.lookup(daddr);
+    if (r < 0) {
+      c[ENGINE.noRoute]++;
+      return;
     }
+    const out = this.routes.port[r]!;
+    // The MTU check comes before any rewrite, so an ICMP error quotes the packet as sent.
+    const fit = this.fits(b, this.ports[out]!.mtu - (method === METHOD_TUN ? IPIP_OVERHEAD : 0), parseFlags, out, now);
+    if (fit < 0) return;
+    if (decrementTtl(b, info) !== OK) {
+      this.ttlExpired(b, out, now);
+      return;
+    }
+    if (method === METHOD_NAT) natIPv4Dst(b, info, daddr, t.dport[conn]!);
+    if (method === METHOD_TUN) this.tunnelTo(daddr, r, b, parseFlags, fit, now);
+    else if (fit === FIT_FRAGMENT) this.fragmentTo(r, daddr, b, now);
+    else this.link.send(out, b, start, length, eth, this.routes.nextHop(r, daddr), now);
   }
 
   private outbound(conn: number, b: Uint8Array, start: number, length: number, eth: number, parseFlags: number, now: number): void {
@@ -261,12 +282,21 @@ export class Engine {
     const d = t.dest[conn]! * DEST_FIELDS;
     this.destStats[d + DEST.outPkts]++;
     this.destStats[d + DEST.outBytes] += info.ipEnd - info.l3Offset;
+    const r = this.routes.lookup(info.dst4);
+    if (r < 0) {
+      this.c[ENGINE.noRoute]++;
+      return;
+    }
+    const out = this.routes.port[r]!;
+    const fit = this.fits(b, this.ports[out]!.mtu, parseFlags, this.routes.port[this.routes.lookup(info.src4)] ?? out, now);
+    if (fit < 0) return;
     if (decrementTtl(b, info) !== OK) {
-      this.c[ENGINE.ttlExpired]++;
+      this.ttlExpired(b, this.routes.port[this.routes.lookup(info.src4)] ?? out, now);
       return;
     }
     natIPv4Src(b, info, t.vaddr[conn]!, t.vport[conn]!);
-    this.route(info.dst4, b, start, length, eth, parseFlags, now);
+    if (fit === FIT_FRAGMENT) this.fragmentTo(r, info.dst4, b, now);
+    else this.link.send(out, b, start, length, eth, this.routes.nextHop(r, info.dst4), now);
   }
 
   /**
@@ -301,7 +331,11 @@ export class Engine {
         icmpInnerSetSrcPort(b, info, t.dport[conn]!);
         this.route(daddr, b, start, length, frameOffset, 0, now);
       } else if (method === METHOD_DR) this.route(daddr, b, start, length, frameOffset, 0, now);
-      else this.tunnelTo(daddr, b, 0, now);
+      else {
+        const r = this.routes.lookup(daddr);
+        if (r >= 0) this.tunnelTo(daddr, r, b, 0, FIT_OK, now);
+        else c[ENGINE.noRoute]++;
+      }
       return;
     }
     conn = t.lookupOut(p, info.innerSrc4, info.innerSrcPort, info.innerDst4, info.innerDstPort, now);
@@ -337,38 +371,144 @@ export class Engine {
     this.link.send(out, b, start, length, eth, this.routes.nextHop(r, dst), now);
   }
 
-  /** IPIP-encapsulates the current packet to a real server (outer source = our address on the way there). */
-  private tunnelTo(daddr: number, b: Uint8Array, parseFlags: number, now: number): void {
+  /**
+   * Whether the current packet fits an output MTU: FIT_OK, FIT_FRAGMENT (too big, DF clear:
+   * fragment it), or FIT_DROPPED (too big with DF: "fragmentation needed" went back to the
+   * sender through port `back`; or a GSO frame that cannot be cut). GSO frames are judged by
+   * their segment size, as IPVS does.
+   */
+  private fits(b: Uint8Array, mtu: number, parseFlags: number, back: number, now: number): number {
     const info = this.info;
-    const c = this.c;
-    if ((parseFlags & PARSE_GSO) !== 0) {
-      c[ENGINE.gsoDropped]++; // software segmentation for tunnels: see docs/datapath.md
-      return;
+    let size = info.ipEnd - info.l3Offset;
+    if ((parseFlags & PARSE_GSO) !== 0 && this.rxVnet >= 0) {
+      const v = this.vnet;
+      readVnetHdr(b, this.rxVnet, v);
+      size = info.payloadOffset - info.l3Offset + v.gsoSize;
     }
-    const r = this.routes.lookup(daddr);
-    if (r < 0) {
-      c[ENGINE.noRoute]++;
-      return;
+    if (size <= mtu) return FIT_OK;
+    this.c[ENGINE.tooBig]++;
+    if (info.dontFragment !== 0) {
+      this.icmpToSender(b, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, mtu, back, now);
+      return FIT_DROPPED;
     }
+    if ((parseFlags & PARSE_GSO) !== 0) return FIT_DROPPED; // no DF on a TCP super-frame: not seen in practice
+    return FIT_FRAGMENT;
+  }
+
+  /** TTL ran out: ICMP time exceeded to the sender, as a router (and IPVS) does. */
+  private ttlExpired(b: Uint8Array, back: number, now: number): void {
+    this.c[ENGINE.ttlExpired]++;
+    this.icmpToSender(b, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0, back, now);
+  }
+
+  /**
+   * Sends an ICMP error about the current packet to its source. The source address is the
+   * packet's destination when uvs owns it (a VIP: what the client talked to), else our
+   * address on the way back. `back` is the port towards the sender (-1: look it up).
+   */
+  private icmpToSender(b: Uint8Array, type: number, code: number, rest: number, back: number, now: number): void {
+    const info = this.info;
+    const r = this.routes.lookup(info.src4);
+    if (r < 0) return;
+    const out = back >= 0 ? back : this.routes.port[r]!;
+    const port = this.ports[out]!;
+    const from = this.owned.get(info.dst4, 0) >= 0 ? info.dst4 : port.address;
+    const vh = port.tx.vnetHdrLength;
+    const s = this.scratch;
+    s.fill(0, 0, vh);
+    this.icmpId = (this.icmpId + 1) & 0xffff;
+    const n = writeIcmpError(s, vh, s.length - vh, port.mac, 0, port.mac, 0, from, info.src4, this.icmpId, type, code, rest, b, info);
+    if (n <= 0) return; // not for ICMP errors, fragments, broadcasts... (RFC 1812)
+    this.c[ENGINE.icmpSent]++;
+    this.link.send(out, s, 0, vh + n, vh, this.routes.nextHop(r, info.src4), now);
+  }
+
+  /** Sends the current (rewritten) packet through route r in fragments that fit its MTU. */
+  private fragmentTo(r: number, dst: number, b: Uint8Array, now: number): void {
     const out = this.routes.port[r]!;
     const port = this.ports[out]!;
-    // virtio can't express a checksum offload inside a tunnel: finish it before encapsulating.
-    if (info.csumPartial === 1 && info.l4CsumOffset >= 0) {
-      completePartialChecksum(b, info.frameStart, info.ipEnd - info.frameStart, info.l4Offset - info.frameStart, info.l4CsumOffset - info.l4Offset);
+    const f = this.fragmenter;
+    if (f.begin(b, this.info, port.mtu) !== OK) {
+      this.c[ENGINE.tooBig]++;
+      return;
     }
+    const vh = port.tx.vnetHdrLength;
+    const p = this.piece;
+    const hop = this.routes.nextHop(r, dst);
+    for (let n = f.next(p, vh, p.length - vh); n > 0; n = f.next(p, vh, p.length - vh)) {
+      p.fill(0, 0, vh);
+      this.c[ENGINE.fragmented]++;
+      this.link.send(out, p, 0, vh + n, vh, hop, now);
+    }
+  }
+
+  /**
+   * IPIP-encapsulates the current packet to a real server through route r (outer source =
+   * our address on that port). virtio cannot describe offloads inside a tunnel, so GSO
+   * super-frames are cut into segments and partial checksums completed first; a packet
+   * too big for the tunnel without DF is fragmented, then each piece encapsulated.
+   */
+  private tunnelTo(daddr: number, r: number, b: Uint8Array, parseFlags: number, fit: number, now: number): void {
+    const info = this.info;
+    const c = this.c;
+    const out = this.routes.port[r]!;
+    const port = this.ports[out]!;
     const t = this.tunnel;
     t.src = port.address;
     t.dst = daddr;
     t.mtu = port.mtu;
+    const hop = this.routes.nextHop(r, daddr);
+    if ((parseFlags & (PARSE_GSO | PARSE_CSUM_PARTIAL)) === 0 && fit === FIT_OK) {
+      this.encapsulate(b, info, port, out, hop, now);
+      return;
+    }
+    // Cut into pieces in `piece` (segments of a GSO frame, a copy with the checksum
+    // completed, or fragments), parse each, and encapsulate it.
+    const p = this.piece;
+    const pi = this.pieceInfo;
+    let status: number;
+    let fragmenting = false;
+    if (fit === FIT_FRAGMENT) {
+      status = this.fragmenter.begin(b, info, port.mtu - IPIP_OVERHEAD);
+      fragmenting = true;
+    } else if (this.rxVnet >= 0) {
+      const v = this.vnet;
+      readVnetHdr(b, this.rxVnet, v);
+      status = this.segmenter.beginVnet(b, info, v);
+    } else {
+      status = this.segmenter.beginCopy(b, info, info.l4Offset - info.frameStart, info.l4CsumOffset - info.l4Offset);
+    }
+    if (status !== OK) {
+      c[ENGINE.gsoDropped]++;
+      return;
+    }
+    if ((parseFlags & PARSE_GSO) !== 0) c[ENGINE.segmented]++;
+    for (;;) {
+      const n = fragmenting ? this.fragmenter.next(p, 0, p.length) : this.segmenter.next(p, 0, p.length);
+      if (n <= 0) break;
+      if (parseFrame(p, 0, n, pi, 0) !== OK) {
+        c[ENGINE.gsoDropped]++;
+        continue;
+      }
+      if (fragmenting) c[ENGINE.fragmented]++;
+      this.encapsulate(p, pi, port, out, hop, now);
+    }
+  }
+
+  private encapsulate(src: Uint8Array, info: FrameInfo, port: Port, out: number, hop: number, now: number): void {
     const vh = port.tx.vnetHdrLength;
     const s = this.scratch;
     s.fill(0, 0, vh);
-    const n = encapIpip(b, info, s, vh, s.length - vh, t);
+    const n = encapIpip(src, info, s, vh, s.length - vh, this.tunnel);
     if (n < 0) {
-      c[ENGINE.tooBig]++;
+      this.c[ENGINE.tooBig]++;
       return;
     }
-    c[ENGINE.tunnelled]++;
-    this.link.send(out, s, 0, vh + n, vh, this.routes.nextHop(r, daddr), now);
+    this.c[ENGINE.tunnelled]++;
+    this.link.send(out, s, 0, vh + n, vh, hop, now);
   }
 }
+
+const FIT_OK = 0;
+const FIT_FRAGMENT = 1;
+const FIT_DROPPED = -1;
