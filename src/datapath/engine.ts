@@ -231,7 +231,7 @@ export class Engine {
       if (pos < 0) {
         // IPVS: no server available -> ICMP port unreachable to the client.
         c[ENGINE.noDest]++;
-        this.icmpToSender(b, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0, -1, now);
+        this.icmpToSender(b, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0, now);
         return;
       }
       const method = svc.destMethod[pos]!;
@@ -262,10 +262,10 @@ export class Engine {
     }
     const out = this.routes.port[r]!;
     // The MTU check comes before any rewrite, so an ICMP error quotes the packet as sent.
-    const fit = this.fits(b, this.ports[out]!.mtu - (method === METHOD_TUN ? IPIP_OVERHEAD : 0), parseFlags, out, now);
+    const fit = this.fits(b, this.ports[out]!.mtu - (method === METHOD_TUN ? IPIP_OVERHEAD : 0), parseFlags, now);
     if (fit < 0) return;
     if (decrementTtl(b, info) !== OK) {
-      this.ttlExpired(b, out, now);
+      this.ttlExpired(b, now);
       return;
     }
     if (method === METHOD_NAT) natIPv4Dst(b, info, daddr, t.dport[conn]!);
@@ -288,10 +288,10 @@ export class Engine {
       return;
     }
     const out = this.routes.port[r]!;
-    const fit = this.fits(b, this.ports[out]!.mtu, parseFlags, this.routes.port[this.routes.lookup(info.src4)] ?? out, now);
+    const fit = this.fits(b, this.ports[out]!.mtu, parseFlags, now);
     if (fit < 0) return;
     if (decrementTtl(b, info) !== OK) {
-      this.ttlExpired(b, this.routes.port[this.routes.lookup(info.src4)] ?? out, now);
+      this.ttlExpired(b, now);
       return;
     }
     natIPv4Src(b, info, t.vaddr[conn]!, t.vport[conn]!);
@@ -374,10 +374,10 @@ export class Engine {
   /**
    * Whether the current packet fits an output MTU: FIT_OK, FIT_FRAGMENT (too big, DF clear:
    * fragment it), or FIT_DROPPED (too big with DF: "fragmentation needed" went back to the
-   * sender through port `back`; or a GSO frame that cannot be cut). GSO frames are judged by
-   * their segment size, as IPVS does.
+   * sender; or a GSO frame that cannot be cut). GSO frames are judged by their segment
+   * size, as IPVS does.
    */
-  private fits(b: Uint8Array, mtu: number, parseFlags: number, back: number, now: number): number {
+  private fits(b: Uint8Array, mtu: number, parseFlags: number, now: number): number {
     const info = this.info;
     let size = info.ipEnd - info.l3Offset;
     if ((parseFlags & PARSE_GSO) !== 0 && this.rxVnet >= 0) {
@@ -388,7 +388,7 @@ export class Engine {
     if (size <= mtu) return FIT_OK;
     this.c[ENGINE.tooBig]++;
     if (info.dontFragment !== 0) {
-      this.icmpToSender(b, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, mtu, back, now);
+      this.icmpToSender(b, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, mtu, now);
       return FIT_DROPPED;
     }
     if ((parseFlags & PARSE_GSO) !== 0) return FIT_DROPPED; // no DF on a TCP super-frame: not seen in practice
@@ -396,21 +396,21 @@ export class Engine {
   }
 
   /** TTL ran out: ICMP time exceeded to the sender, as a router (and IPVS) does. */
-  private ttlExpired(b: Uint8Array, back: number, now: number): void {
+  private ttlExpired(b: Uint8Array, now: number): void {
     this.c[ENGINE.ttlExpired]++;
-    this.icmpToSender(b, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0, back, now);
+    this.icmpToSender(b, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0, now);
   }
 
   /**
    * Sends an ICMP error about the current packet to its source. The source address is the
    * packet's destination when uvs owns it (a VIP: what the client talked to), else our
-   * address on the way back. `back` is the port towards the sender (-1: look it up).
+   * address on the way back.
    */
-  private icmpToSender(b: Uint8Array, type: number, code: number, rest: number, back: number, now: number): void {
+  private icmpToSender(b: Uint8Array, type: number, code: number, rest: number, now: number): void {
     const info = this.info;
     const r = this.routes.lookup(info.src4);
     if (r < 0) return;
-    const out = back >= 0 ? back : this.routes.port[r]!;
+    const out = this.routes.port[r]!;
     const port = this.ports[out]!;
     const from = this.owned.get(info.dst4, 0) >= 0 ? info.dst4 : port.address;
     const vh = port.tx.vnetHdrLength;
