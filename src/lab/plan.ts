@@ -301,7 +301,9 @@ export function planLab(opts: LabOptions = {}): LabPlan {
     'net.bridge.bridge-nf-call-ip6tables=0',
     'net.bridge.bridge-nf-call-arptables=0',
   ]);
-  sysctls.set(ns.client, [...common]);
+  // The client is a load generator: many connections to one VIP:port must not run out of
+  // source ports (the client keeps TIME_WAIT for the connections it closes first).
+  sysctls.set(ns.client, [...common, 'net.ipv4.ip_local_port_range=1024 65535', 'net.ipv4.tcp_tw_reuse=1']);
   for (const d of directors) sysctls.set(d.ns, [...common, 'net.ipv4.ip_forward=0', 'net.ipv6.conf.all.forwarding=0']);
   for (const s of servers) {
     sysctls.set(s.ns, [
