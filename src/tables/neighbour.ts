@@ -1,7 +1,8 @@
 // Neighbour (ARP) cache: IPv4 address -> MAC, kept by uvs itself because the datapath
 // forwards frames the director's kernel never routes (design.md, hard fact 6). Modelled on
 // the kernel's neighbour states, reduced to what a router in userspace needs:
-//   INCOMPLETE  an ARP request is out; up to one frame per neighbour waits (unres_qlen 1)
+//   INCOMPLETE  an ARP request is out; a few frames per neighbour wait (the kernel's
+//               unres_qlen; here `holdPerNeighbour`, default 8, from a shared pool)
 //   REACHABLE   the MAC is known; after `staleMs` it is still used, but the caller is told
 //               to re-probe (the kernel's STALE -> PROBE), rate-limited to one per `retryMs`
 // Bounded: open addressing over typed arrays with a fixed capacity; no allocation per
@@ -34,6 +35,8 @@ export interface NeighbourTableOptions {
   holdSlots?: number;
   /** Bytes per waiting frame (a GSO super-frame + virtio header fits in 65536 + 16). */
   holdSlotSize?: number;
+  /** Frames that may wait for one neighbour (e.g. the fragments of a datagram). Default 8. */
+  holdPerNeighbour?: number;
   /** A MAC learnt this long ago is re-probed. Default 30 s (the kernel's base_reachable_time). */
   staleMs?: number;
   /** At most one ARP request per neighbour per this many ms. Default 1000. */
@@ -65,15 +68,20 @@ export class NeighbourTable {
   readonly holdSlotSize: number;
   /** Neighbours refused because the table was full. */
   full = 0;
-  /** Frames dropped because no hold slot was free or one already waited for that neighbour. */
+  /** Frames dropped because no hold slot was free or that neighbour had its share waiting. */
   holdDrops = 0;
 
   private readonly updatedMs: Float64Array;
   private readonly probedMs: Float64Array;
   private readonly keys: Int32Array;
   private readonly state: Uint8Array;
-  private readonly holdOf: Int32Array;
+  /** Frames waiting per entry. */
+  private readonly heldFor: Uint8Array;
   private readonly holdEntry: Int32Array;
+  /** Order of arrival of each waiting frame: they leave in that order. */
+  private readonly holdSeq: Float64Array;
+  private readonly holdPerNeighbour: number;
+  private seq = 0;
   private held = 0;
   private readonly mask: number;
   private readonly staleMs: number;
@@ -90,13 +98,15 @@ export class NeighbourTable {
     this.keys = new Int32Array(buf, cap * 16, cap);
     this.state = new Uint8Array(buf, cap * 20, cap);
     this.macs = new Uint8Array(buf, cap * 21, cap * 6);
-    this.holdOf = new Int32Array(cap).fill(-1);
+    this.heldFor = new Uint8Array(cap);
     const slots = options.holdSlots ?? 16;
     this.holdSlotSize = options.holdSlotSize ?? 65536 + 16;
     this.holdBytes = new Uint8Array(slots * this.holdSlotSize);
     this.holdLength = new Int32Array(slots);
     this.holdTag = new Int32Array(slots);
     this.holdEntry = new Int32Array(slots).fill(-1);
+    this.holdSeq = new Float64Array(slots);
+    this.holdPerNeighbour = Math.min(255, options.holdPerNeighbour ?? 8);
     this.staleMs = options.staleMs ?? 30_000;
     this.retryMs = options.retryMs ?? 1000;
   }
@@ -165,7 +175,7 @@ export class NeighbourTable {
    */
   hold(ip: number, src: Uint8Array, off: number, len: number, tag: number): boolean {
     const i = this.find(ip);
-    if (i < 0 || Atomics.load(this.keys, i) !== (ip | 0) || this.holdOf[i] !== -1 || len > this.holdSlotSize) {
+    if (i < 0 || Atomics.load(this.keys, i) !== (ip | 0) || this.heldFor[i]! >= this.holdPerNeighbour || len > this.holdSlotSize) {
       this.holdDrops++;
       return false;
     }
@@ -173,7 +183,8 @@ export class NeighbourTable {
     for (let s = 0; s < entries.length; s++) {
       if (entries[s] !== -1) continue;
       entries[s] = i;
-      this.holdOf[i] = s;
+      this.heldFor[i]++;
+      this.holdSeq[s] = this.seq++;
       this.holdLength[s] = len;
       this.holdTag[s] = tag;
       copyBytes(this.holdBytes, s * this.holdSlotSize, src, off, len);
@@ -206,11 +217,12 @@ export class NeighbourTable {
   nextReady(): number {
     if (this.held === 0) return -1;
     const entries = this.holdEntry;
+    let best = -1;
     for (let s = 0; s < entries.length; s++) {
       const e = entries[s]!;
-      if (e !== -1 && Atomics.load(this.state, e) === NEIGH_REACHABLE) return s;
+      if (e !== -1 && Atomics.load(this.state, e) === NEIGH_REACHABLE && (best < 0 || this.holdSeq[s]! < this.holdSeq[best]!)) best = s;
     }
-    return -1;
+    return best;
   }
 
   /** The entry a hold slot waits for. */
@@ -222,7 +234,7 @@ export class NeighbourTable {
   release(slot: number): void {
     const e = this.holdEntry[slot]!;
     if (e < 0) return;
-    this.holdOf[e] = -1;
+    this.heldFor[e]--;
     this.holdEntry[slot] = -1;
     this.held--;
   }

@@ -53,3 +53,28 @@ t.test('NAT: ICMP fragmentation-needed from the client reaches the right real se
   const stats = await fwd.stop();
   t.equal(stats.icmpTranslated, 1, 'uvs counted one translated ICMP error');
 });
+
+t.test('NAT: PMTU through uvs — frag-needed for a DF packet, reassembly and fragmentation for the rest', async (t) => {
+  const lab = await buildLab({ prefix: uniquePrefix('pm'), servers: 1, mode: 'nat' });
+  t.teardown(() => lab.down());
+  const d = lab.description;
+  const vip = d.vip.ipv4;
+  // The private segment has a smaller MTU than the public one.
+  await lab.ip('dir1', ['link', 'set', 'priv0', 'mtu', '1400']);
+  await lab.ip('rs1', ['link', 'set', 'eth0', 'mtu', '1400']);
+  const fwd = await startForward(lab, labConfig(lab, 'nat'), 2);
+
+  // Linux sends UDP with DF while it believes the path takes it: the first 1450-byte
+  // datagram is answered with "fragmentation needed, MTU 1400" from the VIP.
+  const first = await lab.probe('client', { proto: 'udp', host: vip, port: 9000, size: 1450, timeoutMs: 700 });
+  t.equal(first.ok, false, 'the first oversized DF datagram does not get through');
+  const route = await lab.ip('client', ['route', 'get', vip]);
+  t.match(route, /mtu 1400/, `the client learnt the path MTU from uvs: ${route.trim().split('\n').join(' | ')}`);
+  // Now the client fragments; the fanout reassembles, uvs NATs and fragments again for the
+  // 1400-byte segment; the server's reply (fragmented by its own stack) comes back the same way.
+  const second = await lab.probe('client', { proto: 'udp', host: vip, port: 9000, size: 1450, timeoutMs: 3000 });
+  t.ok(second.ok && second.echoOk, `the 1450-byte datagram and its echo made it (${second.bytes} bytes back)`);
+  const stats = await fwd.stop();
+  t.ok(stats.icmpSent >= 1, `uvs sent frag-needed (${stats.icmpSent})`);
+  t.ok(stats.fragmented >= 2, `uvs fragmented for the smaller MTU (${stats.fragmented} fragments)`);
+});
