@@ -21,6 +21,44 @@ export function clientHash(ip: number, port: number): number {
 }
 
 /**
+ * One direction's part of the program: `ipOff`/`portOff` locate the client's address and
+ * port in a TCP/UDP packet (port relative to the transport header, via X = IHL*4), and
+ * `quotedIpOff`/`quotedPortOff` in the packet an ICMP error quotes (the quoted port
+ * relative to X = outer IHL + quoted IHL).
+ */
+function side(label: string, ipOff: number, portOff: number, quotedIpOff: number, quotedPortOff: number): string {
+  return `${label}: ldxb 4*([14]&0xf)
+        ldb [23]
+        jeq #1, ${label}_icmp
+        jeq #6, ${label}_ports
+        jeq #17, ${label}_ports, ${label}_noport
+${label}_icmp: ldb [x + 14]
+        jeq #3, ${label}_err
+        jeq #4, ${label}_err
+        jeq #11, ${label}_err
+        jeq #12, ${label}_err, ${label}_noport
+${label}_err: ld [x + ${quotedIpOff}]
+        st M[1]
+        ldb [x + 22]
+        and #0xf
+        lsh #2
+        add x
+        tax
+        ldh [x + ${quotedPortOff}]
+        st M[0]
+        ld M[1]
+        ja hash
+${label}_ports: ldh [x + ${portOff}]
+        st M[0]
+        ld [${ipOff}]
+        ja hash
+${label}_noport: ld #0
+        st M[0]
+        ld [${ipOff}]
+        ja hash`;
+}
+
+/**
  * The fanout program for one interface's group, given the IPv4 VIPs (uint32). Up to a few
  * hundred VIPs (one compare each); the program is rebuilt when the VIP set changes.
  */
@@ -33,64 +71,8 @@ export function steeringProgram(vips: readonly number[]): Uint32Array {
         jeq #0x800, ip4, other
 ip4:    ld [30]
 ${lines.join('\n')}
-in:     ldxb 4*([14]&0xf)
-        ldb [23]
-        jeq #1, in_icmp
-        jeq #6, in_ports
-        jeq #17, in_ports, in_noport
-in_icmp: ldb [x + 14]
-        jeq #3, in_err
-        jeq #4, in_err
-        jeq #11, in_err
-        jeq #12, in_err, in_noport
-in_err: ld [x + 38]
-        st M[1]
-        ldb [x + 22]
-        and #0xf
-        lsh #2
-        add x
-        tax
-        ldh [x + 24]
-        st M[0]
-        ld M[1]
-        ja hash
-in_ports: ldh [x + 14]
-        st M[0]
-        ld [26]
-        ja hash
-in_noport: ld #0
-        st M[0]
-        ld [26]
-        ja hash
-out:    ldxb 4*([14]&0xf)
-        ldb [23]
-        jeq #1, out_icmp
-        jeq #6, out_ports
-        jeq #17, out_ports, out_noport
-out_icmp: ldb [x + 14]
-        jeq #3, out_err
-        jeq #4, out_err
-        jeq #11, out_err
-        jeq #12, out_err, out_noport
-out_err: ld [x + 34]
-        st M[1]
-        ldb [x + 22]
-        and #0xf
-        lsh #2
-        add x
-        tax
-        ldh [x + 22]
-        st M[0]
-        ld M[1]
-        ja hash
-out_ports: ldh [x + 16]
-        st M[0]
-        ld [30]
-        ja hash
-out_noport: ld #0
-        st M[0]
-        ld [30]
-        ja hash
+${side('in', 26, 14, 38, 24)}
+${side('out', 30, 16, 34, 22)}
 hash:   ldx M[0]
         xor x
         mul #${GOLDEN}

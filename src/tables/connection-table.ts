@@ -101,28 +101,20 @@ export class ConnectionTable {
 
   /** Inbound lookup: a client->virtual-service packet. Returns the entry or -1. */
   lookupIn(proto: number, caddr: number, cport: number, vaddr: number, vport: number, nowMs: number): number {
-    let i = this.heads[this.bucket(proto, caddr, cport)]!;
-    while (i >= 0) {
-      const n = this.next[i]!;
-      if (this.caddr[i] === caddr && this.cport[i] === cport && this.vaddr[i] === vaddr && this.vport[i] === vport && this.proto[i] === proto) {
-        if (this.expires[i]! <= nowMs) {
-          this.remove(i);
-          this.expired++;
-          return -1;
-        }
-        return i;
-      }
-      i = n;
-    }
-    return -1;
+    return this.lookup(proto, caddr, cport, this.vaddr, this.vport, vaddr, vport, nowMs);
   }
 
   /** Outbound lookup: a real server's reply (NAT), matched on the client (packet destination) and the server (packet source). */
   lookupOut(proto: number, caddr: number, cport: number, daddr: number, dport: number, nowMs: number): number {
+    return this.lookup(proto, caddr, cport, this.daddr, this.dport, daddr, dport, nowMs);
+  }
+
+  /** Both lookups hash the client endpoint and differ only in which other end they match. */
+  private lookup(proto: number, caddr: number, cport: number, addrs: Uint32Array, ports: Uint16Array, addr: number, port: number, nowMs: number): number {
     let i = this.heads[this.bucket(proto, caddr, cport)]!;
     while (i >= 0) {
       const n = this.next[i]!;
-      if (this.caddr[i] === caddr && this.cport[i] === cport && this.daddr[i] === daddr && this.dport[i] === dport && this.proto[i] === proto) {
+      if (this.caddr[i] === caddr && this.cport[i] === cport && addrs[i] === addr && ports[i] === port && this.proto[i] === proto) {
         if (this.expires[i]! <= nowMs) {
           this.remove(i);
           this.expired++;
