@@ -173,6 +173,10 @@ export class Engine {
       this.inbound(s, b, start, length, frameOffset, parseFlags, now);
       return;
     }
+    if (this.owned.get(info.dst4, 0) >= 0) {
+      c[ENGINE.noService]++; // to a VIP, but no service on that port: IPVS leaves it to the local stack
+      return;
+    }
     const conn = this.conns.lookupOut(proto, info.dst4, info.dstPort, info.src4, info.srcPort, now);
     if (conn >= 0 && (this.conns.flags[conn]! & CONN_F_FWD_MASK) === METHOD_NAT) {
       this.outbound(conn, b, start, length, frameOffset, parseFlags, now);

@@ -101,7 +101,9 @@ t.test('what is not uvs business is counted and left alone', async (t) => {
   feed(e, tcp(LAB.client, LAB.vip, 40000, 9000, ACK, 64, [LAB.clientMac, LAB.dirPubMac]), 0);
   t.equal(e.engine.stats.engine[ENGINE.noConnection], 1, 'a non-SYN without a connection');
   feed(e, tcp(LAB.client, LAB.vip, 40000, 22, SYN, 64, [LAB.clientMac, LAB.dirPubMac]), 0);
-  t.equal(e.engine.stats.engine[ENGINE.passed], 1, 'no service on that port');
+  t.equal(e.engine.stats.engine[ENGINE.noService], 1, 'to the VIP, but no service on that port');
+  feed(e, tcp(LAB.client, '198.18.0.77', 40000, 80, SYN, 64, [LAB.clientMac, LAB.dirPubMac]), 0);
+  t.equal(e.engine.stats.engine[ENGINE.passed], 1, 'not for a VIP nor a reply: left to the kernel');
   feed(e, new Uint8Array(10), 0);
   t.equal(e.engine.stats.engine[ENGINE.malformed], 1, 'a truncated frame');
   t.equal(e.priv.committed + e.pub.committed, 0, 'nothing sent');
