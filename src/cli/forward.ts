@@ -72,6 +72,26 @@ export async function run(argv: string[]): Promise<number> {
     const s = dp.stats.sum();
     return JSON.stringify({ ...s.engine, ...s.link, dropsByReason: s.reasons, servers: Object.fromEntries([...slots].map(([k, slot]) => [k, s.dests.get(slot) ?? {}])) });
   };
+  // SIGHUP: re-read the config and publish it as a new generation; traffic keeps flowing
+  // and established connections stay. A bad file leaves the running config in force.
+  const configFile = values.config;
+  let current = cfg;
+  process.on('SIGHUP', () => {
+    void (async () => {
+      try {
+        const next = loadForwardConfig(configFile);
+        if (next.interfaces.join() !== current.interfaces.join()) throw new UvsError('UVS_CONFIG', `${configFile}: interfaces cannot change while running (${current.interfaces.join(', ')})`);
+        await isolation.apply(isolationRulesOf(next));
+        const generation = dp.publish(snapshotOf(next, kernelRoutes(next.interfaces), slots));
+        await dp.applied(generation);
+        current = next;
+        process.stderr.write(`uvs forward: reloaded ${configFile}: generation ${generation}, ${next.services.length} service(s)\n`);
+      } catch (err) {
+        const e = err as { code?: string; message?: string };
+        process.stderr.write(`uvs forward: reload failed, keeping the running config: ${e.code ? e.code + ': ' : ''}${e.message ?? String(err)}\n`);
+      }
+    })();
+  });
   const interval = values['stats-interval'] ? Number(values['stats-interval']) * 1000 : 0;
   const timer = interval > 0 ? setInterval(() => process.stdout.write(stats() + '\n'), interval) : undefined;
   await new Promise<void>((resolve) => {
