@@ -1,34 +1,35 @@
-// bench/frame-io: packets/s and TCP throughput through the uvs frame-I/O forwarder
-// (AF_PACKET rings in TypeScript) side by side with plain kernel forwarding, on the same
-// lab, in the same run, interleaved and repeated; medians reported. Numbers only: nothing
-// here asserts a speed.
+// bench/frame-io: packets/s and TCP throughput through the uvs router (AF_PACKET rings in
+// TypeScript, one thread) side by side with the same router written in plain C
+// (bench/c/afp-router.c) and with plain kernel forwarding, on the same lab, in the same
+// run, interleaved and repeated; medians reported. Numbers only: nothing here asserts a
+// speed.
 //
-//   node dist/bench/frame-io.js [--repeats 3] [--seconds 3] [--payload 18]
+//   node dist/bench/frame-io.js [--repeats 3] [--seconds 3]
 //
-// Load: UDP frames flooded from the client's TX ring (bench/tools/udp-blast) to rs1 via
-// dir1; rs1 drops them in an nftables prerouting rule (no replies, no ICMP), and what
-// arrived is read from rs1's eth0 rx counter. TCP: iperf3 client -> server through dir1.
+// Load: UDP frames flooded by a C generator (bench/c/afp-blast.c, faster than any router
+// under test) from the client to rs1 via dir1; rs1 drops them in an nftables prerouting
+// rule (no replies, no ICMP), and what arrived is read from rs1's eth0 rx counter. TCP:
+// iperf3 client -> server through dir1 (not for the C router, which forwards one way).
 
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { execFileSync } from 'node:child_process';
 import { buildLab, type Lab, type LabProcess } from '../src/lab/index.js';
+import { cTools } from './tools/c-tools.js';
 
 const UVS = fileURLToPath(new URL('../src/cli/uvs.js', import.meta.url));
-const BLAST = fileURLToPath(new URL('./tools/udp-blast.js', import.meta.url));
+
 
 const { values } = parseArgs({
   options: {
     repeats: { type: 'string', default: '3' },
     seconds: { type: 'string', default: '3' },
-    payload: { type: 'string', default: '18' },
     prefix: { type: 'string', default: 'bfio' },
   },
 });
 const repeats = Math.max(1, Math.min(10, Number(values.repeats)));
 const seconds = Math.max(1, Math.min(30, Number(values.seconds)));
-const payload = Number(values.payload);
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -54,14 +55,17 @@ interface Sample {
   /** Forwarder process CPU per delivered packet: user (our TypeScript) and system (syscalls, and the kernel's TX work done inside them). */
   userUsPerPacket: number | null;
   sysUsPerPacket: number | null;
-  tcpGbps: number;
+  tcpGbps: number | null;
 }
 
+type Mode = 'kernel' | 'c' | 'uvs';
+const MODES: Mode[] = ['kernel', 'c', 'uvs'];
+
 async function blast(lab: Lab, secs: number): Promise<{ sent: number; seconds: number }> {
-  const dir1Mac = lab.description.directors[0].public.mac;
+  const d = lab.description;
   const out = await lab.exec(
     'client',
-    [process.execPath, BLAST, 'eth0', dir1Mac, '198.18.0.10', '198.19.0.11', '9999', String(secs), '100000000', String(payload)],
+    [cTools().blast, 'eth0', d.client.eth0.mac, d.directors[0].public.mac, '198.18.0.10', '198.19.0.11', '9999', String(secs), '100000000'],
     { timeoutMs: (secs + 10) * 1000 },
   );
   return JSON.parse(out.trim());
@@ -72,12 +76,18 @@ async function iperf(lab: Lab, secs: number): Promise<number> {
   return (JSON.parse(out) as { end: { sum_received: { bits_per_second: number } } }).end.sum_received.bits_per_second / 1e9;
 }
 
-async function measure(lab: Lab, mode: 'uvs' | 'kernel'): Promise<Sample> {
+async function measure(lab: Lab, mode: Mode): Promise<Sample> {
+  const d = lab.description;
   let fwd: LabProcess | undefined;
   if (mode === 'uvs') {
     await lab.setForwarding('dir1', false);
     fwd = lab.spawn('dir1', [process.execPath, UVS, 'router', '--if', 'pub0', '--if', 'priv0'], { name: 'router' });
     await new Promise((r) => setTimeout(r, 400));
+  } else if (mode === 'c') {
+    await lab.setForwarding('dir1', false);
+    const args = [cTools().router, 'pub0', 'priv0', d.directors[0].private.mac, d.servers[0]!.eth0.mac, String(seconds + 3)];
+    fwd = lab.spawn('dir1', args, { name: 'c-router' });
+    await new Promise((r) => setTimeout(r, 200));
   } else {
     await lab.setForwarding('dir1', true);
   }
@@ -89,7 +99,7 @@ async function measure(lab: Lab, mode: 'uvs' | 'kernel'): Promise<Sample> {
     const cpu1 = fwd ? cpuSeconds(fwd.pid) : [0, 0];
     await new Promise((res) => setTimeout(res, 200));
     const delivered = (await rxPackets(lab)) - rx0;
-    const tcpGbps = await iperf(lab, Math.min(3, seconds));
+    const tcpGbps = mode === 'c' ? null : await iperf(lab, Math.min(3, seconds));
     return {
       offeredPps: r.sent / r.seconds,
       deliveredPps: delivered / r.seconds,
@@ -112,12 +122,12 @@ async function main(): Promise<void> {
     });
     lab.spawn('rs1', ['iperf3', '-s'], { name: 'iperf3' });
     await new Promise((r) => setTimeout(r, 300));
-    const samples: Record<'uvs' | 'kernel', Sample[]> = { uvs: [], kernel: [] };
+    const samples: Record<Mode, Sample[]> = { kernel: [], c: [], uvs: [] };
     for (let i = 0; i < repeats; i++) {
-      for (const mode of ['kernel', 'uvs'] as const) {
+      for (const mode of MODES) {
         const s = await measure(lab, mode);
         samples[mode].push(s);
-        process.stderr.write(`run ${i + 1}/${repeats} ${mode.padEnd(6)} offered ${(s.offeredPps / 1e3).toFixed(0)}k pps, delivered ${(s.deliveredPps / 1e3).toFixed(0)}k pps, tcp ${s.tcpGbps.toFixed(2)} Gbit/s\n`);
+        process.stderr.write(`run ${i + 1}/${repeats} ${mode.padEnd(6)} offered ${(s.offeredPps / 1e3).toFixed(0)}k pps, delivered ${(s.deliveredPps / 1e3).toFixed(0)}k pps${s.tcpGbps === null ? '' : `, tcp ${s.tcpGbps.toFixed(2)} Gbit/s`}\n`);
       }
     }
     const cpu = (() => {
@@ -133,18 +143,20 @@ async function main(): Promise<void> {
         ss[0]!.userUsPerPacket === null
           ? '(in softirq)'
           : `${median(ss.map((s) => s.userUsPerPacket!)).toFixed(2)} user + ${median(ss.map((s) => s.sysUsPerPacket!)).toFixed(2)} sys`;
-      return `| ${name} | ${(median(ss.map((s) => s.offeredPps)) / 1e3).toFixed(0)}k | ${(median(d) / 1e3).toFixed(0)}k (${(Math.min(...d) / 1e3).toFixed(0)}k–${(Math.max(...d) / 1e3).toFixed(0)}k) | ${cpuUs} | ${median(ss.map((s) => s.tcpGbps)).toFixed(2)} |`;
+      const tcp = ss[0]!.tcpGbps === null ? '—' : median(ss.map((s) => s.tcpGbps!)).toFixed(2);
+      return `| ${name} | ${(median(ss.map((s) => s.offeredPps)) / 1e3).toFixed(0)}k | ${(median(d) / 1e3).toFixed(0)}k (${(Math.min(...d) / 1e3).toFixed(0)}k–${(Math.max(...d) / 1e3).toFixed(0)}k) | ${cpuUs} | ${tcp} |`;
     };
-    const ratio = median(samples.uvs.map((s) => s.deliveredPps)) / median(samples.kernel.map((s) => s.deliveredPps));
+    const med = (m: Mode): number => median(samples[m].map((s) => s.deliveredPps));
     const lines = [
-      `frame-io: ${repeats} interleaved runs of ${seconds}s, UDP payload ${payload} B (${payload + 42} B frames), ${cpu}, ${(await import('node:os')).cpus().length} cores`,
+      `frame-io: ${repeats} interleaved runs of ${seconds}s, 60-byte UDP frames, ${cpu}, ${(await import('node:os')).cpus().length} cores`,
       '',
       '| path | offered pps | delivered pps median (min–max) | forwarder CPU µs/packet | TCP Gbit/s (iperf3) |',
       '| --- | --- | --- | --- | --- |',
       row('kernel forwarding (ip_forward=1)', samples.kernel),
-      row('uvs router (AF_PACKET rings, 1 thread)', samples.uvs),
+      row('C router (bench/c/afp-router.c, AF_PACKET rings, 1 thread)', samples.c),
+      row('uvs router (AF_PACKET rings, TypeScript, 1 thread)', samples.uvs),
       '',
-      `uvs / kernel delivered pps: ${ratio.toFixed(2)}`,
+      `uvs / C delivered pps: ${(med('uvs') / med('c')).toFixed(2)};  uvs / kernel: ${(med('uvs') / med('kernel')).toFixed(2)}`,
     ];
     process.stdout.write(lines.join('\n') + '\n');
   } finally {

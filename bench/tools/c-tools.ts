@@ -1,0 +1,30 @@
+// The C baselines of the frame-I/O benchmarks (bench/c/): compiled with the machine's cc
+// into a temporary directory on first use in a run. The C generator floods frames faster
+// than any forwarder under test; the C router is the "plain C AF_PACKET program" uvs's
+// router is compared with.
+
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const SRC = fileURLToPath(new URL('../../../bench/c/', import.meta.url));
+
+export interface CTools {
+  blast: string;
+  router: string;
+}
+
+let built: CTools | undefined;
+
+export function cTools(): CTools {
+  if (built) return built;
+  const dir = mkdtempSync(join(tmpdir(), 'uvs-bench-'));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const out: CTools = { blast: join(dir, 'afp-blast'), router: join(dir, 'afp-router') };
+  execFileSync('cc', ['-O2', '-Wall', '-o', out.blast, join(SRC, 'afp-blast.c')]);
+  execFileSync('cc', ['-O2', '-Wall', '-o', out.router, join(SRC, 'afp-router.c')]);
+  built = out;
+  return out;
+}
