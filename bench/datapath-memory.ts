@@ -3,7 +3,7 @@
 // ns per packet, for 1 and 2 worker threads side by side with a plain copy of the same
 // frames (the floor). Numbers only; nothing is asserted.
 //
-//   node dist/bench/datapath-memory.js [--seconds 2] [--flows 4096]
+//   node dist/bench/datapath-memory.js [--seconds 2] [--flows 4096] [--repeats 3]
 
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
@@ -21,12 +21,22 @@ interface Job {
   seconds: number;
   flows: number;
   mode: 'engine' | 'copy';
+  /** RX frames and TX rings in one buffer, as the worker maps them (copyWithin), or apart. */
+  combined: boolean;
 }
 
 /** Runs one measurement in this thread; returns packets processed and elapsed ns. */
 function measure(job: Job): { packets: number; ns: number } {
-  const pub = new MemoryTxRing(256);
-  const priv = new MemoryTxRing(256);
+  const SLOT = 160;
+  const BATCH = 4096;
+  // TX slots as the worker has them: 64 slots big enough for a GSO super-frame.
+  const TX_SLOT = 65616;
+  const TX_SLOTS = 64;
+  // [RX block area][pub TX slots][priv TX slots] in one buffer, or three buffers.
+  const rxBytes = BATCH * SLOT;
+  const shared = job.combined ? new Uint8Array(rxBytes + 2 * TX_SLOTS * TX_SLOT) : undefined;
+  const pub = new MemoryTxRing(TX_SLOTS, TX_SLOT, 10, shared ? { bytes: shared, base: rxBytes } : undefined);
+  const priv = new MemoryTxRing(TX_SLOTS, TX_SLOT, 10, shared ? { bytes: shared, base: rxBytes + TX_SLOTS * TX_SLOT } : undefined);
   const ports: Port[] = [
     { name: 'pub0', mac: macFromString('02:75:76:18:00:02'), mtu: 1500, address: ip4FromString('198.18.0.2'), tx: pub },
     { name: 'priv0', mac: macFromString('02:75:76:19:00:02'), mtu: 1500, address: ip4FromString('198.19.0.2'), tx: priv },
@@ -47,9 +57,7 @@ function measure(job: Job): { packets: number; ns: number } {
   for (let i = 0; i < 3; i++) engine.link.neighbours.learn(ip4FromString(`198.19.0.${11 + i}`), macFromString(`02:75:76:19:00:0${(11 + i).toString(16)}`), 0, now, true);
 
   // A ring-sized batch of recorded frames: client -> VIP data segments over `flows` connections
-  // (64-byte payload), laid out as an RX block would be (virtio header + frame per 128 bytes).
-  const SLOT = 160;
-  const BATCH = 4096;
+  // (64-byte payload), laid out as an RX block would be (virtio header + frame per 160 bytes).
   const frames = Array.from({ length: job.flows }, (_, f) =>
     buildFrame({ eth: { src: '02:75:76:18:00:0a', dst: '02:75:76:18:00:02' }, ipv4: { src: '198.18.0.10', dst: '198.18.0.100', ttl: 64 }, tcp: { sport: 1024 + f, dport: 80, flags: 0x18, seq: 1 }, payload: '00'.repeat(64) }),
   );
@@ -61,7 +69,7 @@ function measure(job: Job): { packets: number; ns: number } {
     pristine.set(fr, i * SLOT + 16);
     lengths[i] = fr.length;
   }
-  const rx = new Uint8Array(pristine.length);
+  const rx = shared ?? new Uint8Array(pristine.length);
   // Open every connection first (as the SYNs would have).
   for (const s of syns) {
     rx.set(s, 16);
@@ -72,13 +80,13 @@ function measure(job: Job): { packets: number; ns: number } {
   const t0 = process.hrtime.bigint();
   const until = Date.now() + job.seconds * 1000;
   while (Date.now() < until) {
-    rx.set(pristine); // the "kernel" refills the block (the same cost for both modes)
+    rx.set(pristine, 0); // the "kernel" refills the block (the same cost for every row)
     const t = Date.now();
     if (job.mode === 'engine') {
       for (let i = 0; i < BATCH; i++) engine.handle(rx, i * SLOT + 16, lengths[i]!, i * SLOT + 6, 0, 0, 0, t);
       engine.afterBatch(t);
     } else {
-      for (let i = 0; i < BATCH; i++) sink.copyWithin(0, 0, 0), sink.set(rx.subarray(i * SLOT + 6, i * SLOT + 16 + lengths[i]!), (i & 255) * SLOT);
+      for (let i = 0; i < BATCH; i++) sink.set(rx.subarray(i * SLOT + 6, i * SLOT + 16 + lengths[i]!), (i & 255) * SLOT);
     }
     packets += BATCH;
   }
@@ -99,29 +107,44 @@ function inThreads(job: Job, threads: number): Promise<{ packets: number; ns: nu
 if (!isMainThread) {
   parentPort!.postMessage(measure(workerData as Job));
 } else {
-  const { values } = parseArgs({ options: { seconds: { type: 'string', default: '2' }, flows: { type: 'string', default: '4096' } } });
+  const { values } = parseArgs({ options: { seconds: { type: 'string', default: '2' }, flows: { type: 'string', default: '4096' }, repeats: { type: 'string', default: '3' } } });
   const seconds = Math.min(10, Number(values.seconds));
+  const repeats = Math.max(1, Math.min(9, Number(values.repeats)));
+  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
   const flows = Math.min(100000, Number(values.flows));
   const rows: string[] = [];
   const results: Record<string, number> = {};
-  for (const mode of ['copy', 'engine'] as const) {
-    for (const threads of [1, 2]) {
-      const rs = await inThreads({ seconds, flows, mode }, threads);
-      const pps = rs.reduce((s, r) => s + r.packets / (r.ns / 1e9), 0);
-      const nsPerPacket = rs.reduce((s, r) => s + r.ns / r.packets, 0) / rs.length;
-      results[`${mode}${threads}`] = pps;
-      rows.push(`| ${mode === 'engine' ? 'parse + lookup + NAT rewrite + TX copy' : 'TX copy only (floor)'} | ${threads} | ${nsPerPacket.toFixed(0)} | ${(pps / 1e6).toFixed(2)} |`);
+  const cases: [Job['mode'], boolean, number, string][] = [
+    ['copy', false, 1, 'TX copy only (floor)'],
+    ['engine', false, 1, 'parse + lookup + NAT + copy, rings in separate buffers'],
+    ['engine', true, 1, 'parse + lookup + NAT + copy, rings in one buffer (as the worker)'],
+    ['engine', true, 2, 'parse + lookup + NAT + copy, rings in one buffer (as the worker)'],
+  ];
+  // Interleaved repeats, medians: single runs here move by ±30%.
+  const samples = cases.map(() => ({ pps: [] as number[], ns: [] as number[] }));
+  for (let r = 0; r < repeats; r++) {
+    for (let c = 0; c < cases.length; c++) {
+      const [mode, combined, threads] = cases[c]!;
+      const rs = await inThreads({ seconds, flows, mode, combined }, threads);
+      samples[c]!.pps.push(rs.reduce((s, x) => s + x.packets / (x.ns / 1e9), 0));
+      samples[c]!.ns.push(rs.reduce((s, x) => s + x.ns / x.packets, 0) / rs.length);
     }
   }
+  cases.forEach(([mode, combined, threads, label], c) => {
+    const pps = median(samples[c]!.pps);
+    const ns = samples[c]!.ns;
+    results[`${mode}${combined ? 'c' : ''}${threads}`] = pps;
+    rows.push(`| ${label} | ${threads} | ${median(ns).toFixed(0)} (${Math.min(...ns).toFixed(0)}–${Math.max(...ns).toFixed(0)}) | ${(pps / 1e6).toFixed(2)} |`);
+  });
   process.stdout.write(
     [
-      `datapath-memory: ${flows} established NAT flows, 64 B payload frames, batches of 4096, ${seconds}s per row`,
+      `datapath-memory: ${flows} established NAT flows, 64 B payload frames, batches of 4096, ${repeats} interleaved runs of ${seconds}s per row, medians`,
       '',
-      '| path | threads | ns/packet per thread | Mpps total |',
+      '| path | threads | ns/packet per thread, median (min–max) | Mpps total |',
       '| --- | --- | --- | --- |',
       ...rows,
       '',
-      `engine, 2 threads / 1 thread: ${(results.engine2! / results.engine1!).toFixed(2)}x`,
+      `engine, 2 threads / 1 thread: ${(results.enginec2! / results.enginec1!).toFixed(2)}x`,
     ].join('\n') + '\n',
   );
 }

@@ -302,6 +302,7 @@ typedef struct mapping {
   int fd;           /* -1 once closed */
   void *base;       /* NULL once unmapped */
   size_t len;
+  size_t rx_len;    /* the RX ring is [0, rx_len), the TX ring [rx_len, len) */
   int holders;      /* open socket + live ArrayBuffers */
   napi_env env;     /* environment that owns the ArrayBuffers */
   napi_ref rx_ref;  /* weak references, for detaching at close */
@@ -637,6 +638,7 @@ static napi_value Open(napi_env env, napi_callback_info info) {
   m->fd = fd;
   m->base = base;
   m->len = rx_len + tx_len;
+  m->rx_len = rx_len;
   m->holders = 1; /* the open socket */
   m->env = env;
   pthread_mutex_lock(&table_lock);
@@ -698,6 +700,106 @@ fail:
   close(fd);
   return throw_sys(env, err, failed, ifname, NULL);
 #undef TRY
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Combined view of several sockets' rings                                                */
+/*
+ * A datapath worker copies every frame from one socket's RX ring into another socket's TX
+ * ring. With each ring in its own ArrayBuffer that copy needs a fresh view object per
+ * frame in JS; mapped side by side in ONE ArrayBuffer it is a plain copyWithin (memmove).
+ * mapCombined(fds) reserves one region and maps every socket's rings into it again
+ * (MAP_FIXED over a reservation; a packet socket may be mapped more than once, and the
+ * ring pages stay alive while any mapping holds them, even after the socket closes).
+ * Returns { buffer, offsets } with offsets[2i] / offsets[2i+1] = where socket i's RX / TX
+ * ring starts (-1 when it has none). The buffer is unmapped when released
+ * (releaseCombined(buffer): detached first) or when it is garbage collected.
+ */
+typedef struct combined {
+  void *base;
+  size_t len;
+} combined;
+
+static void combined_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)data;
+  combined *c = hint;
+  if (c->base) munmap(c->base, c->len);
+  free(c);
+}
+
+static napi_value MapCombined(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!get_args(env, info, 1, argv)) return NULL;
+  bool is_ta = false;
+  napi_is_typedarray(env, argv[0], &is_ta);
+  napi_typedarray_type type;
+  size_t count = 0;
+  void *data = NULL;
+  if (!is_ta) return throw_arg(env, "fds must be an Int32Array");
+  napi_get_typedarray_info(env, argv[0], &type, &count, &data, NULL, NULL);
+  if (type != napi_int32_array || count == 0 || count > 64) return throw_arg(env, "fds must be an Int32Array of 1..64 fds");
+  const int32_t *fds = data;
+  size_t lens[64], rx_lens[64], total = 0;
+  pthread_mutex_lock(&table_lock);
+  for (size_t i = 0; i < count; i++) {
+    mapping *m = (fds[i] >= 0 && (size_t)fds[i] < table_cap) ? table[fds[i]] : NULL;
+    if (!m || !m->base) {
+      pthread_mutex_unlock(&table_lock);
+      return throw_arg(env, "mapCombined: every fd must be an open frame socket with rings");
+    }
+    lens[i] = m->len;
+    rx_lens[i] = m->rx_len;
+    total += m->len;
+  }
+  pthread_mutex_unlock(&table_lock);
+  void *base = mmap(NULL, total, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (base == MAP_FAILED) return throw_sys(env, errno, "mmap(reserve)", NULL, NULL);
+  napi_value offsets;
+  napi_value ab_off;
+  void *off_data = NULL;
+  NAPI_OK(napi_create_arraybuffer(env, count * 2 * sizeof(double), &off_data, &ab_off));
+  NAPI_OK(napi_create_typedarray(env, napi_float64_array, count * 2, ab_off, 0, &offsets));
+  double *off = off_data;
+  size_t at = 0;
+  for (size_t i = 0; i < count; i++) {
+    void *p = mmap((char *)base + at, lens[i], PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fds[i], 0);
+    if (p == MAP_FAILED) {
+      int e = errno;
+      munmap(base, total);
+      return throw_sys(env, e, "mmap(MAP_FIXED)", NULL, NULL);
+    }
+    off[2 * i] = rx_lens[i] ? (double)at : -1;
+    off[2 * i + 1] = lens[i] > rx_lens[i] ? (double)(at + rx_lens[i]) : -1;
+    at += lens[i];
+  }
+  combined *c = malloc(sizeof *c);
+  if (!c) {
+    munmap(base, total);
+    return throw_sys(env, ENOMEM, "malloc", NULL, NULL);
+  }
+  c->base = base;
+  c->len = total;
+  napi_value ab;
+  if (napi_create_external_arraybuffer(env, base, total, combined_finalize, c, &ab) != napi_ok) {
+    munmap(base, total);
+    free(c);
+    return throw_arg(env, "napi_create_external_arraybuffer failed");
+  }
+  napi_value result;
+  NAPI_OK(napi_create_object(env, &result));
+  napi_set_named_property(env, result, "buffer", ab);
+  napi_set_named_property(env, result, "offsets", offsets);
+  return result;
+}
+
+/* Detaches a combined buffer (so no view can reach the memory); the finalizer unmaps. */
+static napi_value ReleaseCombined(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!get_args(env, info, 1, argv)) return NULL;
+  bool detached = true;
+  if (napi_is_detached_arraybuffer(env, argv[0], &detached) == napi_ok && !detached) napi_detach_arraybuffer(env, argv[0]);
+  return NULL;
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -1133,6 +1235,8 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"close", NULL, Close, NULL, NULL, NULL, napi_enumerable, NULL},
       {"poll", NULL, Poll, NULL, NULL, NULL, napi_enumerable, NULL},
       {"pollMany", NULL, PollMany, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"mapCombined", NULL, MapCombined, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"releaseCombined", NULL, ReleaseCombined, NULL, NULL, NULL, napi_enumerable, NULL},
       {"kick", NULL, Kick, NULL, NULL, NULL, napi_enumerable, NULL},
       {"fanout", NULL, Fanout, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setFanoutProgram", NULL, SetFanoutProgram, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -17,19 +17,26 @@ export class MemoryTxRing implements TxSlots {
   /** Frames committed in all, and flushes. */
   committed = 0;
   flushes = 0;
+  /** Offset of slot 0 in `bytes`. */
+  readonly base: number;
   private index = 0;
 
-  constructor(slots = 256, slotSize = 65536 + 64, vnetHdrLength = 10) {
+  /**
+   * `shared`: place the slots at `base` in an existing buffer (as the datapath's rings share
+   * one buffer), instead of a buffer of their own.
+   */
+  constructor(slots = 256, slotSize = 65536 + 64, vnetHdrLength = 10, shared?: { bytes: Uint8Array; base: number }) {
     this.slots = slots;
     this.slotSize = slotSize;
     this.vnetHdrLength = vnetHdrLength;
     this.maxFrameLength = slotSize - vnetHdrLength;
-    this.bytes = new Uint8Array(slots * slotSize);
+    this.bytes = shared ? shared.bytes : new Uint8Array(slots * slotSize);
+    this.base = shared ? shared.base : 0;
     this.lengths = new Int32Array(slots);
   }
 
   acquire(): number {
-    const base = this.index * this.slotSize;
+    const base = this.base + this.index * this.slotSize;
     if (this.vnetHdrLength) {
       this.vnetOffset = base;
       return base + this.vnetHdrLength;
@@ -52,7 +59,7 @@ export class MemoryTxRing implements TxSlots {
   /** The Ethernet frame committed n frames ago (0 = the last one), as a copy. */
   frame(back = 0): Uint8Array {
     const i = (((this.committed - 1 - back) % this.slots) + this.slots) % this.slots;
-    const start = i * this.slotSize + this.vnetHdrLength;
+    const start = this.base + i * this.slotSize + this.vnetHdrLength;
     return this.bytes.slice(start, start + this.lengths[i]!);
   }
 

@@ -5,10 +5,12 @@
 // table snapshots (MessagePort, read synchronously) and the stop flag (shared Int32).
 
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { FrameSocket, type CombinedRings } from '../frameio/frame-socket.js';
 import { PollSet } from '../frameio/poll-set.js';
 import type { RxRing } from '../frameio/rx-ring.js';
 import { NeighbourTable } from '../tables/neighbour.js';
 import { Engine } from './engine.js';
+import type { Port } from './link.js';
 import { openPort, rxParseFlags, type OpenPort } from './ports.js';
 import type { DatapathSnapshot } from './snapshot.js';
 import { ENGINE, StatsViews, type SharedStatsBuffers } from './stats.js';
@@ -58,9 +60,15 @@ function latestSnapshot(port: MessagePort): DatapathSnapshot | undefined {
 export default function runWorker(task: WorkerTask): WorkerResult {
   const ctl = new Int32Array(task.control);
   const ports: OpenPort[] = [];
+  let combined: CombinedRings | undefined;
   try {
     for (const name of task.interfaces) ports.push(openPort(name));
-    const engine = new Engine(ports, new NeighbourTable({ capacity: task.neighbourCapacity, shared: task.neighbours }), new StatsViews(task.stats, task.index), { connections: task.connections });
+    // All of this worker's rings in one buffer: moving a frame from an RX ring to another
+    // interface's TX ring is then one copyWithin, with no view object per frame.
+    combined = FrameSocket.combineRings(ports.map((p) => p.socket));
+    const txs = combined.tx;
+    const enginePorts: Port[] = ports.map((p, i) => ({ name: p.name, mac: p.mac, mtu: p.mtu, address: p.address, tx: txs[i]! }));
+    const engine = new Engine(enginePorts, new NeighbourTable({ capacity: task.neighbourCapacity, shared: task.neighbours }), new StatsViews(task.stats, task.index), { connections: task.connections });
     // Join the fanout groups in index order, so member i of every group is worker i and
     // the steering program's hash picks the same worker on every interface.
     while (Atomics.load(ctl, CTL.joinTurn) !== task.index) Atomics.wait(ctl, CTL.joinTurn, Atomics.load(ctl, CTL.joinTurn), 100);
@@ -69,8 +77,8 @@ export default function runWorker(task: WorkerTask): WorkerResult {
     Atomics.notify(ctl, CTL.joinTurn);
 
     let vips: number[] = [];
-    const rings: RxRing[] = ports.map((p) => p.socket.rx!);
-    const poll = new PollSet(ports.map((p) => p.socket));
+    const rings: RxRing[] = combined.rx.map((r) => r!);
+    const poll = new PollSet(ports.map((p) => p.socket), rings);
     let readySignalled = false;
     while (Atomics.load(ctl, CTL.stop) === 0) {
       if (Atomics.load(ctl, CTL.published) !== engine.generation) {
@@ -120,6 +128,7 @@ export default function runWorker(task: WorkerTask): WorkerResult {
     }
     throw err;
   } finally {
+    combined?.release();
     for (const p of ports) p.socket.close();
   }
 }

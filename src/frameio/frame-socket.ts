@@ -19,7 +19,7 @@ import {
 import { callNative, FRAMEIO_ERROR_CODES, invalidArgument } from './errors.js';
 import type { SocketHandle } from './handle.js';
 import { loadNative, type NativeBinding, type NativeOpenOptions, type NativeStats } from './native.js';
-import { RxRing } from './rx-ring.js';
+import { RxRing, ringMemory, type RingMemory } from './rx-ring.js';
 import { TxRing } from './tx-ring.js';
 
 export interface RxRingOptions {
@@ -81,6 +81,16 @@ export interface FanoutOptions {
 }
 
 export type FrameSocketStats = NativeStats;
+
+/** Rings of several sockets in one buffer (FrameSocket.combineRings). */
+export interface CombinedRings {
+  memory: RingMemory;
+  /** By socket: its RX / TX ring over the combined buffer (null where it has none). */
+  rx: (RxRing | null)[];
+  tx: (TxRing | null)[];
+  /** Detaches the combined buffer (unmapped when collected); the rings must not be used after. */
+  release(): void;
+}
 
 const FANOUT_MODES: Record<FanoutMode, number> = {
   hash: PACKET_FANOUT_HASH,
@@ -183,7 +193,7 @@ export class FrameSocket {
     const rx = s.rxRing
       ? new RxRing(
           handle,
-          s.rxRing,
+          ringMemory(s.rxRing),
           {
             blockSize: s.rxBlockSize,
             blockCount: s.rxBlockCount,
@@ -197,7 +207,7 @@ export class FrameSocket {
     const tx = s.txRing
       ? new TxRing(
           handle,
-          s.txRing,
+          ringMemory(s.txRing),
           {
             frameSize: s.txFrameSize,
             frameCount: s.txFrameCount,
@@ -210,6 +220,32 @@ export class FrameSocket {
         )
       : null;
     return new FrameSocket(handle, s.ifindex, s.protocol, s.vnetHdr, rx, tx);
+  }
+
+  /**
+   * Maps the rings of `sockets` side by side into ONE buffer and returns ring objects over it
+   * (same geometry, own cursors), so a frame moves from one socket's RX ring to another's TX
+   * ring with a single copyWithin and no view per frame. Use the returned rings instead of
+   * the sockets' own; call release() before closing the sockets.
+   */
+  static combineRings(sockets: readonly FrameSocket[]): CombinedRings {
+    const native = loadNative();
+    const fds = Int32Array.from(sockets, (s) => s.fd);
+    const names = sockets.map((s) => s.ifname).join(',');
+    const { buffer, offsets } = callNative(names, () => native.mapCombined(fds));
+    const memory = ringMemory(buffer);
+    const layout = native.layout;
+    const rx = sockets.map((s, i) => {
+      const r = s.rx;
+      if (!r || offsets[2 * i]! < 0) return null;
+      return new RxRing(s.handle, memory, { blockSize: r.blockSize, blockCount: r.blockCount, frameSize: r.frameSize, retireTimeoutMs: r.retireTimeoutMs, vnetHdrLength: r.vnetHdrLength }, layout, offsets[2 * i]!);
+    });
+    const tx = sockets.map((s, i) => {
+      const t = s.tx;
+      if (!t || offsets[2 * i + 1]! < 0) return null;
+      return new TxRing(s.handle, memory, { frameSize: t.frameSize, frameCount: t.frameCount, blockSize: t.blockSize, framesPerBlock: t.framesPerBlock, dataOffset: t.dataOffset, vnetHdrLength: t.vnetHdrLength }, layout, offsets[2 * i + 1]!);
+    });
+    return { memory, rx, tx, release: () => native.releaseCombined(buffer) };
   }
 
   get closed(): boolean {

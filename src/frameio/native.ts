@@ -117,6 +117,10 @@ export interface NativeBinding {
   poll(fd: number, timeoutMs: number, events?: number): number;
   /** poll(2) up to 31 fds for input; returns a bitmask of the ready ones (bit i = fds[i]). */
   pollMany(fds: Int32Array, timeoutMs: number): number;
+  /** Maps the rings of several open sockets side by side into one ArrayBuffer (see frame-socket.ts combineRings). */
+  mapCombined(fds: Int32Array): { buffer: ArrayBuffer; offsets: Float64Array };
+  /** Detaches a buffer from mapCombined (unmapped when collected). */
+  releaseCombined(buffer: ArrayBuffer): void;
   /** send(fd, NULL, 0, MSG_DONTWAIT): bytes queued, or -EAGAIN/-ENOBUFS/-EINTR. */
   kick(fd: number): number;
   /** Joins a fanout group; returns the group id (chosen by the kernel with FLAG_UNIQUEID). */

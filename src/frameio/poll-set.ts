@@ -4,17 +4,24 @@
 
 import { translateNativeError } from './errors.js';
 import type { FrameSocket } from './frame-socket.js';
+import type { RxRing } from './rx-ring.js';
 import { loadNative, type NativeBinding } from './native.js';
 
 export class PollSet {
   readonly sockets: readonly FrameSocket[];
+  private readonly rings: readonly RxRing[];
   private readonly fds: Int32Array;
   private readonly native: NativeBinding;
   private readonly names: string;
 
-  constructor(sockets: readonly FrameSocket[]) {
+  /** `rings`: the RX rings to watch, if not the sockets' own (e.g. from FrameSocket.combineRings). */
+  constructor(sockets: readonly FrameSocket[], rings?: readonly (RxRing | null)[]) {
     if (sockets.length === 0 || sockets.length > 31) throw new RangeError('PollSet takes 1..31 sockets');
-    for (const s of sockets) if (s.rx === null) throw new RangeError(`PollSet: ${s.ifname} has no RX ring`);
+    const rx = sockets.map((s, i) => (rings ? rings[i] : s.rx) ?? null);
+    rx.forEach((r, i) => {
+      if (r === null) throw new RangeError(`PollSet: ${sockets[i]!.ifname} has no RX ring`);
+    });
+    this.rings = rx as RxRing[];
     this.sockets = sockets;
     this.fds = Int32Array.from(sockets, (s) => s.fd);
     this.native = loadNative();
@@ -24,8 +31,8 @@ export class PollSet {
   /** Bitmask of the sockets whose next RX block is ready now (bit i = sockets[i]). */
   ready(): number {
     let mask = 0;
-    const s = this.sockets;
-    for (let i = 0; i < s.length; i++) if (s[i]!.rx!.ready()) mask |= 1 << i;
+    const r = this.rings;
+    for (let i = 0; i < r.length; i++) if (r[i]!.ready()) mask |= 1 << i;
     return mask;
   }
 

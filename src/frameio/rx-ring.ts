@@ -36,9 +36,25 @@ export interface RxGeometry {
   vnetHdrLength: number;
 }
 
+/** Views over ring memory; shared by every ring mapped into one combined buffer. */
+export interface RingMemory {
+  bytes: Uint8Array;
+  view: DataView;
+  words: Int32Array;
+}
+
+export function ringMemory(buffer: ArrayBuffer): RingMemory {
+  return { bytes: new Uint8Array(buffer), view: new DataView(buffer), words: new Int32Array(buffer) };
+}
+
 export class RxRing {
-  /** The whole RX ring (blockCount * blockSize bytes). Detached (length 0) after close. */
+  /**
+   * The whole RX ring (blockCount * blockSize bytes) — or, for a ring in a combined buffer,
+   * that whole buffer, the ring starting at `base`. Detached (length 0) after close.
+   */
   readonly bytes: Uint8Array;
+  /** Offset of the ring in `bytes` (0 unless combined). */
+  readonly base: number;
   readonly view: DataView;
   readonly blockSize: number;
   readonly blockCount: number;
@@ -94,11 +110,13 @@ export class RxRing {
   private readonly sllOffset: number;
   private next = 0;
 
-  constructor(handle: SocketHandle, ring: ArrayBuffer, geometry: RxGeometry, layout: NativeLayout) {
+  constructor(handle: SocketHandle, memory: RingMemory, geometry: RxGeometry, layout: NativeLayout, base = 0) {
     this.handle = handle;
-    this.bytes = new Uint8Array(ring);
-    this.view = new DataView(ring);
-    this.words = new Int32Array(ring);
+    this.bytes = memory.bytes;
+    this.view = memory.view;
+    this.words = memory.words;
+    this.base = base;
+    this.blockOffset = base;
     this.blockSize = geometry.blockSize;
     this.blockCount = geometry.blockCount;
     this.frameSize = geometry.frameSize;
@@ -194,7 +212,7 @@ export class RxRing {
     this.holding = false;
     this.remaining = 0;
     this.blockIndex = this.blockIndex + 1 === this.blockCount ? 0 : this.blockIndex + 1;
-    this.blockOffset = this.blockIndex * this.blockSize;
+    this.blockOffset = this.base + this.blockIndex * this.blockSize;
   }
 
   // ---- virtio_net_hdr of the current frame (vnetHdr sockets only; -1 otherwise) ----

@@ -15,6 +15,7 @@
 import { closedError, invalidArgument, translateNativeError } from './errors.js';
 import { HOST_LE, type SocketHandle } from './handle.js';
 import type { NativeLayout } from './native.js';
+import type { RingMemory } from './rx-ring.js';
 import {
   TP_STATUS_AVAILABLE,
   TP_STATUS_SEND_REQUEST,
@@ -36,7 +37,7 @@ export interface TxGeometry {
 }
 
 export class TxRing {
-  /** The whole TX ring. Detached (length 0) after close. */
+  /** The whole TX ring — or, for a ring in a combined buffer, that whole buffer. Detached (length 0) after close. */
   readonly bytes: Uint8Array;
   readonly view: DataView;
   readonly frameSize: number;
@@ -71,11 +72,11 @@ export class TxRing {
   private readonly nextOff: number;
   private slot = -1;
 
-  constructor(handle: SocketHandle, ring: ArrayBuffer, geometry: TxGeometry, layout: NativeLayout) {
+  constructor(handle: SocketHandle, memory: RingMemory, geometry: TxGeometry, layout: NativeLayout, base = 0) {
     this.handle = handle;
-    this.bytes = new Uint8Array(ring);
-    this.view = new DataView(ring);
-    this.words = new Int32Array(ring);
+    this.bytes = memory.bytes;
+    this.view = memory.view;
+    this.words = memory.words;
     this.frameSize = geometry.frameSize;
     this.frameCount = geometry.frameCount;
     this.blockSize = geometry.blockSize;
@@ -91,7 +92,7 @@ export class TxRing {
     this.slots = new Int32Array(geometry.frameCount);
     for (let i = 0; i < geometry.frameCount; i++) {
       const block = Math.floor(i / geometry.framesPerBlock);
-      this.slots[i] = block * geometry.blockSize + (i % geometry.framesPerBlock) * geometry.frameSize;
+      this.slots[i] = base + block * geometry.blockSize + (i % geometry.framesPerBlock) * geometry.frameSize;
     }
   }
 
