@@ -16,6 +16,7 @@ import { MemoryTxRing } from '../src/datapath/memory-ring.js';
 import { METHOD_NAT } from '../src/datapath/snapshot.js';
 import { createSharedStats, StatsViews } from '../src/datapath/stats.js';
 import { NeighbourTable } from '../src/tables/neighbour.js';
+import { median } from './tools/measure.js';
 
 interface Job {
   seconds: number;
@@ -110,7 +111,6 @@ if (!isMainThread) {
   const { values } = parseArgs({ options: { seconds: { type: 'string', default: '2' }, flows: { type: 'string', default: '4096' }, repeats: { type: 'string', default: '3' } } });
   const seconds = Math.min(10, Number(values.seconds));
   const repeats = Math.max(1, Math.min(9, Number(values.repeats)));
-  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
   const flows = Math.min(100000, Number(values.flows));
   const rows: string[] = [];
   const results: Record<string, number> = {};

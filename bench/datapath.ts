@@ -5,20 +5,23 @@
 //
 //   node dist/bench/datapath.js [--repeats 3] [--seconds 2]
 //
-// pps: UDP frames flooded from the client's TX ring (bench/tools/udp-blast) to the VIP
+// pps: UDP frames flooded by a C generator (bench/c/afp-blast.c) to the VIP
 // (uvs) or to rs1 through dir1 (kernel); the servers drop them in an nftables prerouting
 // rule, and delivery is read from their eth0 rx counters.
 // conns/s: the lab load driver opens TCP connections (16-byte request, echoed reply, close)
 // to the identify service, 64 at a time, for a fixed time; only verified ones count.
 
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildLab, type Lab, type LabProcess } from '../src/lab/index.js';
+import { cpuSeconds, dropFlood, flood, FLOOD_PORT, median, rxPackets } from './tools/measure.js';
+
+/** CPU seconds (user + system) of a process and its threads. */
+const cpu = (pid: number): number => cpuSeconds(pid).reduce((a, b) => a + b, 0);
 
 const UVS = fileURLToPath(new URL('../src/cli/uvs.js', import.meta.url));
-const BLAST = fileURLToPath(new URL('./tools/udp-blast.js', import.meta.url));
 const LOAD = fileURLToPath(new URL('../src/lab/load.js', import.meta.url));
 
 const { values } = parseArgs({ options: { repeats: { type: 'string', default: '3' }, seconds: { type: 'string', default: '2' }, prefix: { type: 'string', default: 'bdp' } } });
@@ -34,28 +37,6 @@ interface Sample {
   connsPerSec: number;
   cpuUsPerPacket: number | null;
   cpuUsPerConn: number | null;
-}
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-
-/** CPU seconds (user + system) of a process and its threads. */
-function cpu(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
-}
-
-async function rxTotal(lab: Lab): Promise<number> {
-  let n = 0;
-  for (const s of lab.description.servers) {
-    const j = JSON.parse(await lab.ip(s.name, ['-s', '-j', 'link', 'show', 'eth0'])) as { stats64: { rx: { packets: number } } }[];
-    n += j[0]!.stats64.rx.packets;
-  }
-  return n;
 }
 
 async function setRouting(lab: Lab, scenario: Scenario): Promise<void> {
@@ -88,7 +69,7 @@ async function measure(lab: Lab, scenario: Scenario, n: number): Promise<Sample>
       owned: method === 'nat' ? [d.natRouter.ipv4] : [],
       services: [
         { protocol: 'tcp', address: d.vip.ipv4, port: 9000, servers },
-        { protocol: 'udp', address: d.vip.ipv4, port: 9999, servers },
+        { protocol: 'udp', address: d.vip.ipv4, port: FLOOD_PORT, servers },
       ],
     }));
     uvs = lab.spawn('dir1', [process.execPath, UVS, 'forward', '--config', file, '--workers', workers], { name: `uvs-${scenario}-${n}` });
@@ -96,15 +77,13 @@ async function measure(lab: Lab, scenario: Scenario, n: number): Promise<Sample>
   }
   try {
     const target = scenario === 'kernel' ? d.servers[0]!.eth0.ipv4 : d.vip.ipv4;
-    const blast = async (secs: number): Promise<{ sent: number; seconds: number }> =>
-      JSON.parse(await lab.exec('client', [process.execPath, BLAST, 'eth0', d.directors[0].public.mac, d.client.ipv4[0]!, target, '9999', String(secs), '100000000', '18'], { timeoutMs: (secs + 10) * 1000 }));
-    await blast(0.3); // warm-up: neighbours, connections
-    const rx0 = await rxTotal(lab);
+    await flood(lab, target, 0.3); // warm-up: neighbours, connections
+    const rx0 = await rxPackets(lab);
     const c0 = uvs ? cpu(uvs.pid) : 0;
-    const b = await blast(seconds);
+    const b = await flood(lab, target, seconds);
     const c1 = uvs ? cpu(uvs.pid) : 0;
     await new Promise((r) => setTimeout(r, 200));
-    const delivered = (await rxTotal(lab)) - rx0;
+    const delivered = (await rxPackets(lab)) - rx0;
 
     const c2 = uvs ? cpu(uvs.pid) : 0;
     const out = await lab.exec('client', [process.execPath, LOAD, 'tcp', target, '9000', '10000000', '--size', '16', '--concurrency', '64', '--seconds', String(seconds), '--timeout', '5000'], { timeoutMs: (seconds + 30) * 1000 }).catch((e: { stdout?: string }) => e.stdout ?? '{}');
@@ -125,9 +104,7 @@ async function measure(lab: Lab, scenario: Scenario, n: number): Promise<Sample>
 async function main(): Promise<void> {
   const lab = await buildLab({ prefix: values.prefix, servers: 3, mode: 'nat', vipOnLo: true, replace: true });
   try {
-    for (const s of lab.description.servers) {
-      await lab.exec(s.name, ['nft', '-f', '-'], { input: 'table ip uvsbench {\n chain pre {\n  type filter hook prerouting priority -300;\n  udp dport 9999 drop\n }\n}\n' });
-    }
+    await dropFlood(lab);
     const samples = new Map<Scenario, Sample[]>(SCENARIOS.map((s) => [s, []]));
     for (let i = 0; i < repeats; i++) {
       for (const sc of SCENARIOS) {

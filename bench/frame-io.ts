@@ -11,12 +11,12 @@
 // rule (no replies, no ICMP), and what arrived is read from rs1's eth0 rx counter. TCP:
 // iperf3 client -> server through dir1 (not for the C router, which forwards one way).
 
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { execFileSync } from 'node:child_process';
 import { buildLab, type Lab, type LabProcess } from '../src/lab/index.js';
 import { cTools } from './tools/c-tools.js';
+import { cpuSeconds, dropFlood, flood, median, rxPackets } from './tools/measure.js';
 
 const UVS = fileURLToPath(new URL('../src/cli/uvs.js', import.meta.url));
 
@@ -31,24 +31,6 @@ const { values } = parseArgs({
 const repeats = Math.max(1, Math.min(10, Number(values.repeats)));
 const seconds = Math.max(1, Math.min(30, Number(values.seconds)));
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-
-/** [user, system] CPU seconds of a process (USER_HZ = 100). */
-function cpuSeconds(pid: number): [number, number] {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return [Number(f[11]) / 100, Number(f[12]) / 100];
-}
-
-async function rxPackets(lab: Lab): Promise<number> {
-  const j = JSON.parse(await lab.ip('rs1', ['-s', '-j', 'link', 'show', 'eth0'])) as { stats64: { rx: { packets: number } } }[];
-  return j[0]!.stats64.rx.packets;
-}
-
 interface Sample {
   offeredPps: number;
   deliveredPps: number;
@@ -60,16 +42,6 @@ interface Sample {
 
 type Mode = 'kernel' | 'c' | 'uvs';
 const MODES: Mode[] = ['kernel', 'c', 'uvs'];
-
-async function blast(lab: Lab, secs: number): Promise<{ sent: number; seconds: number }> {
-  const d = lab.description;
-  const out = await lab.exec(
-    'client',
-    [cTools().blast, 'eth0', d.client.eth0.mac, d.directors[0].public.mac, '198.18.0.10', '198.19.0.11', '9999', String(secs), '100000000'],
-    { timeoutMs: (secs + 10) * 1000 },
-  );
-  return JSON.parse(out.trim());
-}
 
 async function iperf(lab: Lab, secs: number): Promise<number> {
   const out = await lab.exec('client', ['iperf3', '-c', '198.19.0.11', '-t', String(secs), '-J'], { timeoutMs: (secs + 15) * 1000 });
@@ -92,10 +64,10 @@ async function measure(lab: Lab, mode: Mode): Promise<Sample> {
     await lab.setForwarding('dir1', true);
   }
   try {
-    await blast(lab, 0.3); // warm-up: neighbours resolved, caches hot
+    await flood(lab, '198.19.0.11', 0.3); // warm-up: neighbours resolved, caches hot
     const rx0 = await rxPackets(lab);
     const cpu0 = fwd ? cpuSeconds(fwd.pid) : [0, 0];
-    const r = await blast(lab, seconds);
+    const r = await flood(lab, '198.19.0.11', seconds);
     const cpu1 = fwd ? cpuSeconds(fwd.pid) : [0, 0];
     await new Promise((res) => setTimeout(res, 200));
     const delivered = (await rxPackets(lab)) - rx0;
@@ -117,9 +89,7 @@ async function main(): Promise<void> {
   const lab = await buildLab({ prefix: values.prefix, servers: 1, mode: 'routed', replace: true });
   try {
     // rs1 drops the flood before any socket lookup: no ICMP unreachable flows back.
-    await lab.exec('rs1', ['nft', '-f', '-'], {
-      input: 'table ip uvsbench {\n chain pre {\n  type filter hook prerouting priority -300;\n  udp dport 9999 drop\n }\n}\n',
-    });
+    await dropFlood(lab);
     lab.spawn('rs1', ['iperf3', '-s'], { name: 'iperf3' });
     await new Promise((r) => setTimeout(r, 300));
     const samples: Record<Mode, Sample[]> = { kernel: [], c: [], uvs: [] };

@@ -21,6 +21,7 @@
 
 import { parseArgs } from 'node:util';
 import * as P from '../src/packet/index.js';
+import { median } from './tools/measure.js';
 
 const { values } = parseArgs({
   options: {
@@ -52,7 +53,6 @@ const frameSize = (): number => {
 const ring = new Uint8Array(SLOT * N * 2); // RX slots, then TX slots: one array, as one mmap
 const ringBuf = Buffer.from(ring.buffer, ring.byteOffset, ring.byteLength);
 const lens = new Int32Array(N);
-const VIP4 = P.ip4FromString('192.0.2.10');
 for (let i = 0; i < N; i++) {
   const kind = rnd() % 10;
   const size = frameSize();
@@ -232,10 +232,6 @@ const rows: [string, () => void][] = [
   ['full L4 checksum', fullChecksum],
 ];
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[s.length >> 1]!;
-};
 
 let bytes = 0;
 for (let i = 0; i < N; i++) bytes += lens[i]!;

@@ -384,10 +384,10 @@ export class Engine {
   private fits(b: Uint8Array, mtu: number, parseFlags: number, now: number): number {
     const info = this.info;
     let size = info.ipEnd - info.l3Offset;
-    if ((parseFlags & PARSE_GSO) !== 0 && this.rxVnet >= 0) {
-      const v = this.vnet;
-      readVnetHdr(b, this.rxVnet, v);
-      size = info.payloadOffset - info.l3Offset + v.gsoSize;
+    // The virtio header matters only for offloaded frames; read it once here (tunnelTo uses it too).
+    if (parseFlags !== 0 && this.rxVnet >= 0) {
+      readVnetHdr(b, this.rxVnet, this.vnet);
+      if ((parseFlags & PARSE_GSO) !== 0) size = info.payloadOffset - info.l3Offset + this.vnet.gsoSize;
     }
     if (size <= mtu) return FIT_OK;
     this.c[ENGINE.tooBig]++;
@@ -476,9 +476,7 @@ export class Engine {
       status = this.fragmenter.begin(b, info, port.mtu - IPIP_OVERHEAD);
       fragmenting = true;
     } else if (this.rxVnet >= 0) {
-      const v = this.vnet;
-      readVnetHdr(b, this.rxVnet, v);
-      status = this.segmenter.beginVnet(b, info, v);
+      status = this.segmenter.beginVnet(b, info, this.vnet); // read by fits()
     } else {
       status = this.segmenter.beginCopy(b, info, info.l4Offset - info.frameStart, info.l4CsumOffset - info.l4Offset);
     }
