@@ -26,7 +26,7 @@ import { readVnetHdr, VnetHdr } from '../packet/vnet.js';
 import { ETH_P_ARP, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP } from '../packet/protocols.js';
 import { OK } from '../packet/reasons.js';
 import { decrementTtl, icmpInnerSetDstPort, icmpInnerSetIPv4Dst, icmpInnerSetIPv4Src, icmpInnerSetSrcPort, natIPv4Dst, natIPv4Src, setIPv4Dst, setIPv4Src } from '../packet/rewrite.js';
-import { getScheduler, type Scheduler, type SchedService } from '../schedulers/index.js';
+import { getScheduler, SchedFlow, SchedService } from '../schedulers/index.js';
 import { CONN_F_FWD_MASK, CONN_F_NOOUTPUT, ConnectionTable } from '../tables/connection-table.js';
 import { KeyIndex } from '../tables/key-index.js';
 import type { NeighbourTable } from '../tables/neighbour.js';
@@ -42,7 +42,6 @@ const TCP_RST = 0x04;
 
 /** One service compiled for the hot path. */
 interface CompiledService {
-  sched: Scheduler;
   svc: SchedService;
   /** By position: real server address, port, method. */
   destAddr: Uint32Array;
@@ -62,6 +61,7 @@ export class Engine {
   generation = -1;
   private readonly ports: readonly Port[];
   private readonly info = new FrameInfo();
+  private readonly flow = new SchedFlow();
   private readonly c: Float64Array;
   private readonly destStats: Float64Array;
   private services: CompiledService[] = [];
@@ -89,7 +89,7 @@ export class Engine {
     this.c = stats.engine;
     this.destStats = stats.dest;
     this.link = new Link(ports, neighbours, stats.link);
-    this.conns = new ConnectionTable({ active: stats.active, inactive: stats.inactive }, { capacity: options.connections ?? 262144 });
+    this.conns = new ConnectionTable(stats.counters, { capacity: options.connections ?? 262144 });
   }
 
   /** Compiles a new service-table generation; connections in flight are kept. */
@@ -98,21 +98,10 @@ export class Engine {
     const keys: [number, number, number][] = [];
     const alive = new Uint8Array(this.destStats.length / DEST_FIELDS);
     for (const s of snapshot.services) {
-      const n = s.dests.length;
-      const svc: SchedService = {
-        destCount: n,
-        destWeight: Int32Array.from(s.dests, (d) => d.weight),
-        destFlags: new Uint8Array(n),
-        destSlot: Int32Array.from(s.dests, (d) => d.slot),
-        counters: { active: this.stats.active, inactive: this.stats.inactive },
-        state: new Int32Array(8),
-      };
-      const sched = getScheduler(s.scheduler);
-      sched.init(svc);
+      const svc = new SchedService(getScheduler(s.scheduler), this.stats.counters, { dests: s.dests });
       for (const d of s.dests) alive[d.slot] = 1;
       keys.push([s.address, (s.protocol << 16) | s.port, services.length]);
       services.push({
-        sched,
         svc,
         destAddr: Uint32Array.from(s.dests, (d) => d.address),
         destPort: Uint16Array.from(s.dests, (d) => d.port),
@@ -231,7 +220,14 @@ export class Engine {
         return;
       }
       const svc = this.services[s]!;
-      const pos = svc.sched.schedule(svc.svc, info.src4, info.srcPort);
+      const flow = this.flow;
+      flow.protocol = proto;
+      flow.caddr = info.src4;
+      flow.cport = info.srcPort;
+      flow.vaddr = info.dst4;
+      flow.vport = info.dstPort;
+      flow.now = now;
+      const pos = svc.svc.schedule(flow);
       if (pos < 0) {
         // IPVS: no server available -> ICMP port unreachable to the client.
         c[ENGINE.noDest]++;

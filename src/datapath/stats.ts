@@ -6,6 +6,7 @@
 
 import { REASON_NAMES } from '../packet/reasons.js';
 import { LINK } from './link.js';
+import { destCountersBytes, destCountersOver, type DestCounters } from '../tables/dest-counters.js';
 
 /** Engine counters, per worker. */
 export const ENGINE = {
@@ -57,7 +58,7 @@ export const DEST_FIELDS = 5;
 export interface SharedStatsBuffers {
   workers: number;
   maxDests: number;
-  /** Int32 active[maxDests] then inactive[maxDests]. */
+  /** Per real server: connection counts, OVERLOAD and thresholds (dest-counters.ts). */
   connCounts: SharedArrayBuffer;
   /** Float64, per worker: ENGINE, LINK, reasons, then DEST_FIELDS per slot. */
   traffic: SharedArrayBuffer;
@@ -71,13 +72,15 @@ export function createSharedStats(workers: number, maxDests: number): SharedStat
   return {
     workers,
     maxDests,
-    connCounts: new SharedArrayBuffer(maxDests * 8),
+    connCounts: new SharedArrayBuffer(destCountersBytes(maxDests)),
     traffic: new SharedArrayBuffer(workers * regionSize(maxDests) * 8),
   };
 }
 
 /** One worker's views (or, for worker = -1, no traffic region: readers use sum()). */
 export class StatsViews {
+  /** Global per-real-server counts (shared by every worker). */
+  readonly counters: DestCounters;
   readonly active: Int32Array;
   readonly inactive: Int32Array;
   readonly engine: Float64Array;
@@ -89,8 +92,9 @@ export class StatsViews {
   constructor(buffers: SharedStatsBuffers, worker: number) {
     this.buffers = buffers;
     const n = buffers.maxDests;
-    this.active = new Int32Array(buffers.connCounts, 0, n);
-    this.inactive = new Int32Array(buffers.connCounts, n * 4, n);
+    this.counters = destCountersOver(buffers.connCounts, n);
+    this.active = this.counters.active;
+    this.inactive = this.counters.inactive;
     const base = Math.max(0, worker) * regionSize(n) * 8;
     this.engine = new Float64Array(buffers.traffic, base, ENGINE_COUNT);
     this.link = new Float64Array(buffers.traffic, base + ENGINE_COUNT * 8, LINK_COUNT);
@@ -113,8 +117,8 @@ export class StatsViews {
     }
     const dests = new Map<number, Record<string, number>>();
     for (let slot = 0; slot < b.maxDests; slot++) {
-      const rec: Record<string, number> = { active: this.active[slot]!, inactive: this.inactive[slot]! };
-      let any = rec.active! !== 0 || rec.inactive! !== 0;
+      const rec: Record<string, number> = { active: this.active[slot]!, inactive: this.inactive[slot]!, persist: this.counters.persist[slot]! };
+      let any = rec.active! !== 0 || rec.inactive! !== 0 || rec.persist! !== 0;
       for (const [k, f] of Object.entries(DEST)) {
         rec[k] = views.reduce((s, v) => s + v.dest[slot * DEST_FIELDS + f]!, 0);
         if (rec[k]! !== 0) any = true;

@@ -4,6 +4,7 @@ import { rr } from './rr.js';
 import type { Scheduler } from './scheduler.js';
 
 export * from './scheduler.js';
+export { SchedService, type DestSpec } from './service.js';
 
 const registry = new Map<string, Scheduler>([[rr.name, rr]]);
 

@@ -1,21 +1,42 @@
-// rr — Round-Robin scheduling. Reference: net/netfilter/ipvs/ip_vs_rr.c. The service keeps
-// the last chosen position and each new connection goes to the next usable real server
-// (weight > 0, not overloaded), wrapping around; the first pick is the head of the list.
+// rr — Round-Robin scheduling. Reference: net/netfilter/ipvs/ip_vs_rr.c; schedulers.md §1.
+// The service keeps a cursor (a list position; -1 = the list head, before the first
+// server). Each new connection goes to the next usable real server (weight > 0, not
+// OVERLOAD) after the cursor, wrapping around. Removing the server under the cursor moves
+// the cursor to the previous element; additions (at the head) do not move it.
 
-import { destUsable, type SchedService, type Scheduler } from './scheduler.js';
+import { destUsable, type Scheduler } from './scheduler.js';
+import type { SchedService } from './service.js';
+
+interface RrState {
+  cursor: number;
+}
+
+function state(svc: SchedService): RrState {
+  return svc.data as RrState;
+}
 
 export const rr: Scheduler = {
   name: 'rr',
-  init(svc: SchedService): void {
-    svc.state[0] = -1;
+  init(svc) {
+    svc.data = { cursor: -1 } satisfies RrState;
   },
-  schedule(svc: SchedService): number {
+  addDest(svc, position) {
+    // The cursor names an element; an insertion before it shifts its position.
+    const s = state(svc);
+    if (s.cursor >= position) s.cursor++;
+  },
+  removeDest(svc, position) {
+    const s = state(svc);
+    if (s.cursor >= position) s.cursor--;
+  },
+  schedule(svc) {
+    const s = state(svc);
     const n = svc.destCount;
-    let p = svc.state[0]!;
+    let p = s.cursor;
     for (let k = 0; k < n; k++) {
       p = p + 1 >= n ? 0 : p + 1;
       if (destUsable(svc, p)) {
-        svc.state[0] = p;
+        s.cursor = p;
         return p;
       }
     }

@@ -11,6 +11,7 @@
 // Active/inactive counts per real server are global across workers: they live in shared
 // Int32Arrays (indexed by the real server's stats slot) and change with Atomics.
 
+import { bindConnection, moveActive, unbindConnection, type DestCounters } from './dest-counters.js';
 import { ACTIVE_STATE, DEFAULT_TIMEOUTS, STATE_COUNT, TCP_NONE, UDP_STATE } from './tcp-states.js';
 
 /** Flag bits (the IPVS uapi values where they exist). */
@@ -21,12 +22,6 @@ export const CONN_F_FWD_MASK = 7;
 /** No reply direction is seen (DR/TUN): INPUT-ONLY state table. */
 export const CONN_F_NOOUTPUT = 0x80;
 
-export interface DestCounters {
-  /** Active connections per real-server slot (shared, Atomics). */
-  active: Int32Array;
-  /** Inactive connections per real-server slot (shared, Atomics). */
-  inactive: Int32Array;
-}
 
 export interface ConnectionTableOptions {
   /** Maximum entries. Default 262144. */
@@ -153,7 +148,7 @@ export class ConnectionTable {
     this.next[i] = this.heads[b]!;
     this.heads[b] = i;
     this.size++;
-    if (dest >= 0) Atomics.add(this.counters.inactive, dest, 1);
+    if (dest >= 0) bindConnection(this.counters, dest);
     return i;
   }
 
@@ -165,14 +160,7 @@ export class ConnectionTable {
     this.state[i] = state;
     const d = this.dest[i]!;
     if (d < 0 || ACTIVE_STATE[old] === ACTIVE_STATE[state]) return;
-    const c = this.counters;
-    if (ACTIVE_STATE[state]) {
-      Atomics.sub(c.inactive, d, 1);
-      Atomics.add(c.active, d, 1);
-    } else {
-      Atomics.sub(c.active, d, 1);
-      Atomics.add(c.inactive, d, 1);
-    }
+    moveActive(this.counters, d, ACTIVE_STATE[state] === 1);
   }
 
   /** Removes entry i, releasing its count on the real server. */
@@ -186,7 +174,7 @@ export class ConnectionTable {
       this.next[p] = this.next[i]!;
     }
     const d = this.dest[i]!;
-    if (d >= 0) Atomics.sub(ACTIVE_STATE[this.state[i]!] ? this.counters.active : this.counters.inactive, d, 1);
+    if (d >= 0) unbindConnection(this.counters, d, ACTIVE_STATE[this.state[i]!] === 1);
     this.proto[i] = 0;
     this.dest[i] = -1;
     this.next[i] = this.freeHead;
