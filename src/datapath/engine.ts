@@ -28,30 +28,41 @@ import { OK } from '../packet/reasons.js';
 import { decrementTtl, icmpInnerSetDstPort, icmpInnerSetIPv4Dst, icmpInnerSetIPv4Src, icmpInnerSetSrcPort, natIPv4Dst, natIPv4Src, setIPv4Dst, setIPv4Src } from '../packet/rewrite.js';
 import { getScheduler, SchedFlow, SchedService } from '../schedulers/index.js';
 import { CONN_F_FWD_MASK, CONN_F_NOOUTPUT, ConnectionTable } from '../tables/connection-table.js';
+import { setThresholds, type DestCounters } from '../tables/dest-counters.js';
+import { MarkClassifier } from '../tables/fwmark.js';
+import { TemplateTable } from '../tables/template-table.js';
 import { KeyIndex } from '../tables/key-index.js';
 import type { NeighbourTable } from '../tables/neighbour.js';
-import { DIR_INPUT, DIR_INPUT_ONLY, DIR_OUTPUT, nextTcpState, tcpEvent, TCP_CLOSE, TCP_TIME_WAIT, UDP_STATE } from '../tables/tcp-states.js';
+import { DIR_INPUT, DIR_INPUT_ONLY, DIR_OUTPUT, nextTcpState, tcpEvent, TCP_CLOSE, TCP_FIN_WAIT, TCP_TIME_WAIT, UDP_STATE } from '../tables/tcp-states.js';
 import { Link, type Port } from './link.js';
 import { RouteTable } from './routes.js';
-import { METHOD_DR, METHOD_NAT, METHOD_TUN, type DatapathSnapshot } from './snapshot.js';
+import { DEFAULT_SYSCTL, METHOD_DR, METHOD_NAT, METHOD_TUN, type DatapathSnapshot, type DatapathSysctl, type ServiceSnapshot } from './snapshot.js';
 import { DEST, DEST_FIELDS, ENGINE, type StatsViews } from './stats.js';
 
 const PACKET_HOST = 0;
 const TCP_SYN = 0x02;
 const TCP_RST = 0x04;
 
-/** One service compiled for the hot path. */
+/** One service as the hot path uses it; its SchedService lives on across generations. */
 interface CompiledService {
+  /** "6 vip:port" or "fwm mark": the identity a new generation is matched on. */
+  key: string;
   svc: SchedService;
-  /** By position: real server address, port, method. */
-  destAddr: Uint32Array;
-  destPort: Uint16Array;
-  destMethod: Uint8Array;
+  /** Service port (0: every port) and firewall mark (0: an address service). */
+  port: number;
+  fwmark: number;
+  /** Persistence timeout in ms (0: not persistent) and netmask. */
+  persistMs: number;
+  netmask: number;
 }
 
 export interface EngineOptions {
   /** Connection-table capacity of this worker. */
   connections?: number;
+  /** Shared connection-table storage (so the control thread can list it); see ConnectionTable.bufferBytes. */
+  connectionBuffer?: SharedArrayBuffer;
+  /** The persistence templates shared by every worker (TemplateTable.create); a private one if absent. */
+  templates?: SharedArrayBuffer;
 }
 
 export class Engine {
@@ -64,12 +75,22 @@ export class Engine {
   private readonly flow = new SchedFlow();
   private readonly c: Float64Array;
   private readonly destStats: Float64Array;
+  readonly templates: TemplateTable;
   private services: CompiledService[] = [];
   private serviceIndex = new KeyIndex([]);
+  /** Firewall-mark services by mark, and the classifier that marks packets. */
+  private fwmarkIndex = new KeyIndex([]);
+  private marks = new MarkClassifier([]);
+  /** Some address service has port 0 (every port): a second lookup is worth it. */
+  private port0 = false;
+  private sysctl: DatapathSysctl = DEFAULT_SYSCTL;
+  private lastDefence = 0;
   private owned = new KeyIndex([]);
   private routes = new RouteTable([]);
-  /** Slots of real servers present in the current snapshot (expire_nodest_conn=0: others' packets are dropped). */
+  /** By stats slot: present in the current snapshot (else "not available"), its weight, its method. */
   private destAlive = new Uint8Array(0);
+  private destWeight = new Int32Array(0);
+  private destMethod = new Uint8Array(0);
   private readonly tunnel = new IpipTunnel();
   /** Scratch frame for what uvs builds (tunnel frames, ICMP errors): [virtio header][Ethernet]... */
   private readonly scratch = new Uint8Array(16 + 65536 + 64);
@@ -89,30 +110,67 @@ export class Engine {
     this.c = stats.engine;
     this.destStats = stats.dest;
     this.link = new Link(ports, neighbours, stats.link);
-    this.conns = new ConnectionTable(stats.counters, { capacity: options.connections ?? 262144 });
+    this.templates = new TemplateTable(options.templates ?? TemplateTable.sharedBuffer(4096), stats.counters);
+    this.conns = new ConnectionTable(stats.counters, {
+      capacity: options.connections ?? 262144,
+      templates: this.templates,
+      ...(options.connectionBuffer ? { buffer: options.connectionBuffer } : {}),
+    });
   }
 
-  /** Compiles a new service-table generation; connections in flight are kept. */
+  /**
+   * Compiles a new service-table generation; connections in flight are kept. A service
+   * that stays keeps its scheduler state: its real-server list is edited as ipvsadm would
+   * (removals, weight edits, additions at the head), so rr's cursor, wrr's weights and the
+   * lblc/sh/dh/mh tables evolve as in IPVS.
+   */
   apply(snapshot: DatapathSnapshot): void {
+    const slots = this.destStats.length / DEST_FIELDS;
+    const previous = new Map(this.services.map((c) => [c.key, c]));
     const services: CompiledService[] = [];
     const keys: [number, number, number][] = [];
-    const alive = new Uint8Array(this.destStats.length / DEST_FIELDS);
+    const marks: [number, number, number][] = [];
+    const alive = new Uint8Array(slots);
+    const weight = new Int32Array(slots);
+    const method = new Uint8Array(slots);
+    const counters = this.stats.counters;
     for (const s of snapshot.services) {
-      const svc = new SchedService(getScheduler(s.scheduler), this.stats.counters, { dests: s.dests });
-      for (const d of s.dests) alive[d.slot] = 1;
-      keys.push([s.address, (s.protocol << 16) | s.port, services.length]);
+      const fwmark = s.fwmark ?? 0;
+      const key = fwmark !== 0 ? `fwm ${fwmark}` : `${s.protocol} ${s.address}:${s.port}`;
+      const old = previous.get(key);
+      const svc = old ? editService(old.svc, s) : newService(s, counters);
+      svc.flags = s.schedFlags ?? 0;
+      for (const d of s.dests) {
+        alive[d.slot] = 1;
+        weight[d.slot] = d.weight;
+        method[d.slot] = d.method;
+        if (counters.upper[d.slot] !== (d.upper ?? 0) || counters.lower[d.slot] !== (d.lower ?? 0)) setThresholds(counters, d.slot, d.upper ?? 0, d.lower ?? 0);
+      }
+      if (fwmark !== 0) marks.push([fwmark, 0, services.length]);
+      else keys.push([s.address, (s.protocol << 16) | s.port, services.length]);
       services.push({
+        key,
         svc,
-        destAddr: Uint32Array.from(s.dests, (d) => d.address),
-        destPort: Uint16Array.from(s.dests, (d) => d.port),
-        destMethod: Uint8Array.from(s.dests, (d) => d.method),
+        port: s.port,
+        fwmark,
+        persistMs: s.persistence ? s.persistence.timeout * 1000 : 0,
+        netmask: s.persistence ? s.persistence.netmask >>> 0 : 0xffffffff,
       });
     }
+    const sysctl = snapshot.sysctl ?? DEFAULT_SYSCTL;
+    // expire_nodest_conn: a removed real server's connections go at once (recent kernels).
+    if (sysctl.expireNodestConn !== 0) for (let slot = 0; slot < this.destAlive.length; slot++) if (this.destAlive[slot] === 1 && alive[slot] !== 1) this.conns.expireDest(slot);
     this.services = services;
     this.serviceIndex = new KeyIndex(keys);
+    this.fwmarkIndex = new KeyIndex(marks);
+    this.port0 = snapshot.services.some((s) => !s.fwmark && s.port === 0);
+    this.marks = new MarkClassifier(snapshot.markRules ?? [], this.ports.map((p) => p.name));
+    this.sysctl = sysctl;
     this.owned = new KeyIndex(snapshot.owned.map((a, i) => [a, 0, i] as [number, number, number]));
     this.routes = new RouteTable(snapshot.routes);
     this.destAlive = alive;
+    this.destWeight = weight;
+    this.destMethod = method;
     if (snapshot.timeouts) for (let s = 0; s < snapshot.timeouts.length; s++) this.conns.timeoutMs[s] = snapshot.timeouts[s]! * 1000;
     this.generation = snapshot.generation;
     this.c[ENGINE.snapshotsApplied]++;
@@ -157,7 +215,25 @@ export class Engine {
     }
     const start = vnetOffset >= 0 ? vnetOffset : frameOffset;
     const length = frameOffset + frameLength - start;
-    const s = this.serviceIndex.get(info.dst4, (proto << 16) | info.dstPort);
+    let s = this.serviceIndex.get(info.dst4, (proto << 16) | info.dstPort);
+    if (s < 0 && this.port0) s = this.serviceIndex.get(info.dst4, proto << 16);
+    if (this.marks.size !== 0) {
+      // Firewall-mark services win over address services (connections.md §3.5).
+      const mark = this.marks.classify(proto, info.src4, info.srcPort, info.dst4, info.dstPort, inPort);
+      const f = mark === 0 ? -1 : this.fwmarkIndex.get(mark, 0);
+      if (f >= 0) {
+        // A rule may also match a NAT reply on its way to the client: IPVS never sees
+        // those as new flows (they are forwarded, not delivered locally).
+        if (s < 0 && this.conns.lookupIn(proto, info.src4, info.srcPort, info.dst4, info.dstPort, now) < 0) {
+          const reply = this.conns.lookupOut(proto, info.dst4, info.dstPort, info.src4, info.srcPort, now);
+          if (reply >= 0 && (this.conns.flags[reply]! & CONN_F_FWD_MASK) === METHOD_NAT) {
+            this.outbound(reply, b, start, length, frameOffset, parseFlags, now);
+            return;
+          }
+        }
+        s = f;
+      }
+    }
     if (s >= 0) {
       this.inbound(s, b, start, length, frameOffset, parseFlags, now);
       return;
@@ -178,7 +254,19 @@ export class Engine {
   afterBatch(now: number): void {
     this.link.sendHeld();
     this.link.flush();
-    this.conns.sweep(now, 256);
+    const t = this.conns;
+    t.sweep(now, 256);
+    if (now - this.lastDefence >= 1000) {
+      // The drop_entry defense runs once a second, as IPVS's defense timer does.
+      this.lastDefence = now;
+      if (this.sysctl.dropEntry !== 0) t.defend(now, this.sysctl.dropEntry);
+      this.templates.sweep(now, 256);
+    }
+    const c = this.c;
+    c[ENGINE.connections] = t.size;
+    c[ENGINE.expired] = t.expired;
+    c[ENGINE.evictedEmbryonic] = t.evictedEmbryonic;
+    c[ENGINE.evictedIdle] = t.evictedIdle;
   }
 
   private arp(b: Uint8Array, inPort: number, now: number): void {
@@ -198,57 +286,46 @@ export class Engine {
     const c = this.c;
     const info = this.info;
     const t = this.conns;
+    const sysctl = this.sysctl;
     const proto = info.protocol;
     const tcp = proto === IPPROTO_TCP;
+    const rst = tcp && (info.tcpFlags & TCP_RST) !== 0;
     const syn = tcp && (info.tcpFlags & (TCP_SYN | TCP_RST)) === TCP_SYN;
     let conn = t.lookupIn(proto, info.src4, info.srcPort, info.dst4, info.dstPort, now);
-    if (conn >= 0 && syn) {
-      // conn_reuse_mode 1: a SYN on a closed-down entry starts a new connection.
-      const st = t.state[conn]!;
-      if (st === TCP_TIME_WAIT || st === TCP_CLOSE) {
+    if (conn >= 0) {
+      const slot = t.dest[conn]!;
+      // A SYN on an existing tuple may start a new connection (connections.md §6).
+      if (syn && sysctl.expireNodestConn !== 0 && this.destWeight[slot]! <= 0) {
         t.remove(conn);
+        conn = -1;
+      } else if (syn && sysctl.connReuseMode !== 0 && t.control[conn]! < 0) {
+        const st = t.state[conn]!;
+        if (st === TCP_TIME_WAIT || st === TCP_CLOSE || ((sysctl.connReuseMode & 2) !== 0 && st === TCP_FIN_WAIT && (t.flags[conn]! & CONN_F_NOOUTPUT) !== 0)) {
+          t.remove(conn);
+          conn = -1;
+        }
+      }
+      if (conn >= 0 && this.destAlive[slot] !== 1) {
+        if (sysctl.expireNodestConn === 0) {
+          c[ENGINE.noDest]++; // the server is gone: drop silently, the entry lives on
+          return;
+        }
+        t.remove(conn); // expire it and treat the packet as new
         conn = -1;
       }
     }
-    if (conn >= 0 && this.destAlive[t.dest[conn]!] !== 1) {
-      c[ENGINE.noDest]++; // expire_nodest_conn=0: the server is gone, drop silently
-      return;
-    }
     if (conn < 0) {
-      if (tcp && !syn) {
+      if (tcp && !syn && (sysctl.sloppyTcp === 0 || rst)) {
         c[ENGINE.noConnection]++;
         return;
       }
-      const svc = this.services[s]!;
-      const flow = this.flow;
-      flow.protocol = proto;
-      flow.caddr = info.src4;
-      flow.cport = info.srcPort;
-      flow.vaddr = info.dst4;
-      flow.vport = info.dstPort;
-      flow.now = now;
-      const pos = svc.svc.schedule(flow);
-      if (pos < 0) {
-        // IPVS: no server available -> ICMP port unreachable to the client.
-        c[ENGINE.noDest]++;
-        this.icmpToSender(b, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0, now);
-        return;
-      }
-      const method = svc.destMethod[pos]!;
-      const dport = svc.destPort[pos]! || info.dstPort;
-      const slot = svc.svc.destSlot[pos]!;
-      const flags = method === METHOD_NAT ? method : method | CONN_F_NOOUTPUT;
-      conn = t.insert(proto, info.src4, info.srcPort, info.dst4, info.dstPort, svc.destAddr[pos]!, dport, flags, slot, now);
-      if (conn < 0) {
-        c[ENGINE.tableFull]++;
-        return;
-      }
-      c[ENGINE.newConnections]++;
-      this.destStats[slot * DEST_FIELDS + DEST.conns]++;
+      conn = this.newConnection(this.services[s]!, b, now);
+      if (conn < 0) return;
     }
     const flags = t.flags[conn]!;
     if (tcp) t.setState(conn, nextTcpState((flags & CONN_F_NOOUTPUT) !== 0 ? DIR_INPUT_ONLY : DIR_INPUT, tcpEvent(info.tcpFlags), t.state[conn]!), now);
     else t.setState(conn, UDP_STATE, now);
+    t.countIn(conn);
     const d = t.dest[conn]! * DEST_FIELDS;
     this.destStats[d + DEST.inPkts]++;
     this.destStats[d + DEST.inBytes] += info.ipEnd - info.l3Offset;
@@ -274,11 +351,86 @@ export class Engine {
     else this.link.send(out, b, start, length, eth, this.routes.nextHop(r, daddr), now);
   }
 
+  /**
+   * Places a new flow (ip_vs_schedule / ip_vs_sched_persist): through a valid persistence
+   * template if the service is persistent, else by the scheduler; creates the entry.
+   * Returns it, or -1 (no server: ICMP port unreachable sent; or a table full).
+   */
+  private newConnection(cs: CompiledService, b: Uint8Array, now: number): number {
+    const info = this.info;
+    const c = this.c;
+    const svc = cs.svc;
+    const proto = info.protocol;
+    const flow = this.flow;
+    flow.protocol = proto;
+    flow.caddr = info.src4;
+    flow.cport = info.srcPort;
+    flow.vaddr = info.dst4;
+    flow.vport = info.dstPort;
+    flow.now = now;
+    let pos: number;
+    let control = -1;
+    let dport: number;
+    if (cs.persistMs === 0) {
+      pos = svc.schedule(flow);
+      if (pos >= 0) dport = svc.destPort[pos]! || info.dstPort;
+    } else {
+      // Template key (connections.md §7.1): the client's network, then the VIP and service
+      // port; port-0 services key on the VIP with port 0, fwmark services on the mark.
+      const tt = this.templates;
+      const snet = (info.src4 & cs.netmask) >>> 0;
+      const tproto = cs.fwmark !== 0 ? 0 : proto;
+      const tvaddr = cs.fwmark !== 0 ? cs.fwmark : info.dst4;
+      const tvport = cs.fwmark !== 0 ? 0 : cs.port;
+      tt.lock();
+      let i = tt.find(tproto, snet, tvaddr, tvport, now);
+      pos = -1;
+      if (i >= 0) {
+        pos = svc.positionOf(tt.dest[i]!);
+        if (pos < 0 || (this.sysctl.expireQuiescentTemplate !== 0 && svc.destWeight[pos]! <= 0)) {
+          tt.invalidate(i);
+          i = -1;
+        }
+      }
+      if (i < 0) {
+        pos = svc.schedule(flow);
+        if (pos >= 0) i = tt.create(tproto, snet, tvaddr, tvport, svc.destAddr[pos]!, tvport === 0 ? 0 : svc.destPort[pos]!, svc.destSlot[pos]!, cs.persistMs, now);
+      }
+      if (i >= 0) tt.attach(i, now);
+      tt.unlock();
+      if (pos >= 0 && i < 0) {
+        c[ENGINE.templatesFull]++;
+        return -1;
+      }
+      control = i;
+      const serverPort = pos >= 0 ? svc.destPort[pos]! : 0;
+      dport = info.dstPort === cs.port && serverPort !== 0 ? serverPort : info.dstPort;
+    }
+    if (pos < 0) {
+      // IPVS: no server available -> ICMP port unreachable to the client.
+      c[ENGINE.noDest]++;
+      this.icmpToSender(b, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0, now);
+      return -1;
+    }
+    const slot = svc.destSlot[pos]!;
+    const method = this.destMethod[slot]!;
+    const flags = method === METHOD_NAT ? method : method | CONN_F_NOOUTPUT;
+    const conn = this.conns.insert(proto, info.src4, info.srcPort, info.dst4, info.dstPort, svc.destAddr[pos]!, dport!, flags, slot, now, control);
+    if (conn < 0) {
+      if (control >= 0) this.templates.release(control);
+      c[ENGINE.tableFull]++;
+      return -1;
+    }
+    c[ENGINE.newConnections]++;
+    this.destStats[slot * DEST_FIELDS + DEST.conns]++;
+    return conn;
+  }
+
   private outbound(conn: number, b: Uint8Array, start: number, length: number, eth: number, parseFlags: number, now: number): void {
     const info = this.info;
     const t = this.conns;
     if (info.protocol === IPPROTO_TCP) t.setState(conn, nextTcpState(DIR_OUTPUT, tcpEvent(info.tcpFlags), t.state[conn]!), now);
-    else t.setState(conn, UDP_STATE, now);
+    else t.udpReply(conn, now);
     const d = t.dest[conn]! * DEST_FIELDS;
     this.destStats[d + DEST.outPkts]++;
     this.destStats[d + DEST.outBytes] += info.ipEnd - info.l3Offset;
@@ -510,3 +662,26 @@ export class Engine {
 const FIT_OK = 0;
 const FIT_FRAGMENT = 1;
 const FIT_DROPPED = -1;
+
+/** A service's scheduler view, new: the real servers are added oldest first, as ipvsadm does. */
+function newService(s: ServiceSnapshot, counters: DestCounters): SchedService {
+  return new SchedService(getScheduler(s.scheduler), counters, { flags: s.schedFlags ?? 0, dests: s.dests });
+}
+
+/**
+ * Brings a kept service's list to the snapshot's with ipvsadm's edits: removals, weight
+ * edits, then additions (oldest first, each at the head). If the result is not the
+ * snapshot's order (the config reordered servers), the service starts afresh.
+ */
+function editService(svc: SchedService, s: ServiceSnapshot): SchedService {
+  if (svc.scheduler.name !== s.scheduler) svc.setScheduler(getScheduler(s.scheduler));
+  const wanted = new Set(s.dests.map((d) => d.slot));
+  for (let p = svc.destCount - 1; p >= 0; p--) if (!wanted.has(svc.destSlot[p]!)) svc.removeDest(p);
+  for (const d of s.dests) {
+    const p = svc.positionOf(d.slot);
+    if (p >= 0 && svc.destWeight[p] !== d.weight) svc.editDest(p, d.weight);
+  }
+  for (let i = s.dests.length - 1; i >= 0; i--) if (svc.positionOf(s.dests[i]!.slot) < 0) svc.addDest(s.dests[i]!);
+  const same = svc.destCount === s.dests.length && s.dests.every((d, p) => svc.destSlot[p] === d.slot);
+  return same ? svc : newService(s, svc.counters);
+}

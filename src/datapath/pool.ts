@@ -7,7 +7,9 @@ import os from 'node:os';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { UvsError } from '../errors.js';
+import { ConnectionTable } from '../tables/connection-table.js';
 import { NeighbourTable } from '../tables/neighbour.js';
+import { TemplateTable } from '../tables/template-table.js';
 import type { DatapathSnapshot } from './snapshot.js';
 import { createSharedStats, StatsViews, type SharedStatsBuffers } from './stats.js';
 import { CTL, type WorkerResult, type WorkerTask } from './worker.js';
@@ -20,6 +22,8 @@ export interface DatapathOptions {
   connections?: number;
   /** Real-server stats slots. Default 4096. */
   maxDests?: number;
+  /** Persistence templates (shared by the workers). Default 65536. */
+  templates?: number;
   /** How long start() waits for the workers (ms). Default 10000. */
   startTimeoutMs?: number;
 }
@@ -32,6 +36,9 @@ export class Datapath {
   private readonly control = new Int32Array(new SharedArrayBuffer(64 * 4));
   private readonly ports: MessagePort[] = [];
   private readonly tasks: Promise<WorkerResult>[] = [];
+  /** Each worker's connection table (shared memory: listed from here) and the shared templates. */
+  readonly connectionBuffers: SharedArrayBuffer[] = [];
+  readonly templateBuffer: SharedArrayBuffer;
   private generation = 0;
   private failure: unknown;
 
@@ -39,6 +46,9 @@ export class Datapath {
     this.workers = Math.max(1, Math.min(16, options.workers ?? os.availableParallelism()));
     this.statsBuffers = createSharedStats(this.workers, options.maxDests ?? 4096);
     this.stats = new StatsViews(this.statsBuffers, -1);
+    const connections = options.connections ?? 262144;
+    for (let i = 0; i < this.workers; i++) this.connectionBuffers.push(new SharedArrayBuffer(ConnectionTable.bufferBytes(connections)));
+    this.templateBuffer = TemplateTable.sharedBuffer(options.templates ?? 65536);
     this.pool = new Piscina({
       filename: new URL('./worker.js', import.meta.url).href,
       minThreads: this.workers,
@@ -70,6 +80,8 @@ export class Datapath {
         neighbours,
         neighbourCapacity,
         connections: options.connections ?? 262144,
+        connectionBuffer: dp.connectionBuffers[index]!,
+        templates: dp.templateBuffer,
       };
       const run = dp.pool.run(task, { transferList: [channel.port2] }) as Promise<WorkerResult>;
       run.catch((err: unknown) => {

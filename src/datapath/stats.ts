@@ -45,6 +45,14 @@ export const ENGINE = {
   snapshotsApplied: 22,
   icmpSent: 23,
   fragmented: 24,
+  /** Gauges copied from this worker's connection table after each batch. */
+  connections: 25,
+  expired: 26,
+  /** Entries dropped by the drop_entry defense or to make room: embryonic (SYN_RECV/SYNACK), idle. */
+  evictedEmbryonic: 27,
+  evictedIdle: 28,
+  /** A persistent service's new flow found the template table full. */
+  templatesFull: 29,
 } as const;
 export const ENGINE_COUNT = Object.keys(ENGINE).length;
 export const LINK_COUNT = Object.keys(LINK).length;

@@ -15,6 +15,7 @@ import { openPort, rxParseFlags, type OpenPort } from './ports.js';
 import type { DatapathSnapshot } from './snapshot.js';
 import { ENGINE, StatsViews, type SharedStatsBuffers } from './stats.js';
 import { steeringProgram } from './steering.js';
+import { MarkClassifier } from '../tables/fwmark.js';
 
 /** Cells of the control Int32Array shared by the pool and its workers. */
 export const CTL = {
@@ -44,6 +45,10 @@ export interface WorkerTask {
   neighbours: SharedArrayBuffer;
   neighbourCapacity: number;
   connections: number;
+  /** This worker's connection-table storage (the control thread lists it). */
+  connectionBuffer: SharedArrayBuffer;
+  /** The persistence templates, shared by every worker. */
+  templates: SharedArrayBuffer;
 }
 
 export interface WorkerResult {
@@ -68,7 +73,7 @@ export default function runWorker(task: WorkerTask): WorkerResult {
     combined = FrameSocket.combineRings(ports.map((p) => p.socket));
     const txs = combined.tx;
     const enginePorts: Port[] = ports.map((p, i) => ({ name: p.name, mac: p.mac, mtu: p.mtu, address: p.address, tx: txs[i]! }));
-    const engine = new Engine(enginePorts, new NeighbourTable({ capacity: task.neighbourCapacity, shared: task.neighbours }), new StatsViews(task.stats, task.index), { connections: task.connections });
+    const engine = new Engine(enginePorts, new NeighbourTable({ capacity: task.neighbourCapacity, shared: task.neighbours }), new StatsViews(task.stats, task.index), { connections: task.connections, connectionBuffer: task.connectionBuffer, templates: task.templates });
     // Join the fanout groups in index order, so member i of every group is worker i and
     // the steering program's hash picks the same worker on every interface.
     while (Atomics.load(ctl, CTL.joinTurn) !== task.index) Atomics.wait(ctl, CTL.joinTurn, Atomics.load(ctl, CTL.joinTurn), 100);
@@ -76,7 +81,7 @@ export default function runWorker(task: WorkerTask): WorkerResult {
     Atomics.add(ctl, CTL.joinTurn, 1);
     Atomics.notify(ctl, CTL.joinTurn);
 
-    let vips: number[] = [];
+    let steering = '';
     const rings: RxRing[] = combined.rx.map((r) => r!);
     const poll = new PollSet(ports.map((p) => p.socket), rings);
     let readySignalled = false;
@@ -86,12 +91,15 @@ export default function runWorker(task: WorkerTask): WorkerResult {
         if (snap) {
           engine.apply(snap);
           // The steering program depends on the VIP set; worker 0 sets it for every group.
-          const newVips = snap.services.map((s) => s.address).sort((a, b) => a - b);
-          if (task.index === 0 && newVips.join() !== vips.join()) {
-            const program = steeringProgram(newVips);
+          // Address VIPs, plus the destinations of the firewall-mark rules.
+          const prefixes = new MarkClassifier(snap.markRules ?? []).destinationPrefixes();
+          const newVips = snap.services.filter((s) => !s.fwmark).map((s) => s.address).sort((a, b) => a - b);
+          const steeringKey = `${newVips.join()} ${prefixes.map((p) => `${p.net}/${p.len}`).join()}`;
+          if (task.index === 0 && steeringKey !== steering) {
+            const program = steeringProgram(newVips, prefixes);
             for (const p of ports) p.socket.setFanoutProgram(program);
           }
-          vips = newVips;
+          steering = steeringKey;
           Atomics.store(ctl, CTL.applied + task.index, snap.generation);
           if (!readySignalled) {
             readySignalled = true;

@@ -7,6 +7,8 @@
 //
 //   node dist/src/lab/load.js tcp HOST PORT COUNT [--concurrency 32] [--max-bytes 1048576] [--timeout 30000] [--seed 1]
 //                                      [--size N (every payload N bytes)] [--seconds S (stop after S s)]
+//                                      [--bind A,B,... (source addresses, in turn)] [--hold MS (keep each
+//                                      connection open MS before sending: long-lived connections)]
 //   node dist/src/lab/load.js udp HOST PORT COUNT [...]        (one datagram + reply each)
 //   node dist/src/lab/load.js upload HOST PORT BYTES           (to the digest service: sha256 compared)
 //   node dist/src/lab/load.js download HOST PORT BYTES         (HTTP GET /bytes/N: length and content checked)
@@ -28,6 +30,8 @@ export interface LoadSummary {
   bytes: number;
   /** The peer address the client's socket saw (NAT: the VIP). */
   peers: string[];
+  /** With --bind: connections per source address, per server name. */
+  bySource: Record<string, Record<string, number>>;
   errors: Record<string, number>;
   ms: number;
 }
@@ -40,7 +44,14 @@ function payloadSize(maxBytes: number, r: number): number {
   return Math.floor(((r - 0.97) / 0.03) * maxBytes);
 }
 
-function tcpOne(host: string, port: number, size: number, timeoutMs: number): Promise<{ server?: string; peer?: string; error?: string }> {
+interface OneOptions {
+  /** Source address (undefined: the kernel's choice). */
+  bind: string | undefined;
+  /** TCP: ms to keep the connection open (after the identify line) before sending. */
+  holdMs: number;
+}
+
+function tcpOne(host: string, port: number, size: number, timeoutMs: number, o: OneOptions): Promise<{ server?: string; peer?: string; error?: string }> {
   return new Promise((resolve) => {
     const data = randomBytes(size);
     const want = createHash('sha256').update(data).digest('hex');
@@ -48,15 +59,16 @@ function tcpOne(host: string, port: number, size: number, timeoutMs: number): Pr
     let head = '';
     let headDone = false;
     let echoed = 0;
-    const s = connect({ host, port, allowHalfOpen: true });
+    const s = connect({ host, port, allowHalfOpen: true, ...(o.bind ? { localAddress: o.bind } : {}) });
     const timer = setTimeout(() => {
       s.destroy();
       resolve({ error: 'timeout' });
-    }, timeoutMs);
+    }, timeoutMs + o.holdMs);
     let peer = '?';
     s.on('connect', () => {
       peer = s.remoteAddress ?? '?';
-      s.end(data);
+      if (o.holdMs > 0) setTimeout(() => s.end(data), o.holdMs);
+      else s.end(data);
     });
     s.on('data', (d: Buffer) => {
       if (!headDone) {
@@ -89,7 +101,7 @@ function tcpOne(host: string, port: number, size: number, timeoutMs: number): Pr
   });
 }
 
-function udpOne(host: string, port: number, size: number, timeoutMs: number): Promise<{ server?: string; peer?: string; error?: string }> {
+function udpOne(host: string, port: number, size: number, timeoutMs: number, o: OneOptions): Promise<{ server?: string; peer?: string; error?: string }> {
   return new Promise((resolve) => {
     const data = randomBytes(Math.min(size, 1400));
     const s = createSocket('udp4');
@@ -110,7 +122,9 @@ function udpOne(host: string, port: number, size: number, timeoutMs: number): Pr
       else resolve({ server, peer: rinfo.address });
     });
     // Connected, so the socket has a concrete local address to compare with what the server saw.
-    s.connect(port, host, () => s.send(data));
+    const send = (): void => s.connect(port, host, () => s.send(data));
+    if (o.bind) s.bind({ address: o.bind, port: 0 }, send);
+    else send();
     s.on('error', (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       s.close();
@@ -124,10 +138,11 @@ export async function runLoad(
   host: string,
   port: number,
   count: number,
-  opts: { concurrency: number; maxBytes: number; timeoutMs: number; seed: number; size?: number; seconds?: number },
+  opts: { concurrency: number; maxBytes: number; timeoutMs: number; seed: number; size?: number; seconds?: number; bind?: string[]; holdMs?: number },
 ): Promise<LoadSummary> {
   const t0 = Date.now();
-  const sum: LoadSummary = { proto, target: `${host}:${port}`, attempted: 0, ok: 0, failed: 0, servers: {}, bytes: 0, peers: [], errors: {}, ms: 0 };
+  const sum: LoadSummary = { proto, target: `${host}:${port}`, attempted: 0, ok: 0, failed: 0, servers: {}, bytes: 0, peers: [], bySource: {}, errors: {}, ms: 0 };
+  const sources = opts.bind ?? [];
   let seed = opts.seed >>> 0 || 1;
   const rand = (): number => {
     seed ^= seed << 13;
@@ -141,10 +156,11 @@ export async function runLoad(
   const worker = async (): Promise<void> => {
     const stopAt = t0 + (opts.seconds !== undefined ? opts.seconds * 1000 : opts.timeoutMs * 4);
     while (next < count && Date.now() < stopAt) {
+      const bind = sources.length > 0 ? sources[next % sources.length] : undefined;
       next++;
       sum.attempted++;
       const size = opts.size ?? payloadSize(opts.maxBytes, rand());
-      const r = await one(host, port, size, opts.timeoutMs);
+      const r = await one(host, port, size, opts.timeoutMs, { bind, holdMs: opts.holdMs ?? 0 });
       if (r.error !== undefined) {
         sum.failed++;
         sum.errors[r.error] = (sum.errors[r.error] ?? 0) + 1;
@@ -152,6 +168,10 @@ export async function runLoad(
         sum.ok++;
         sum.bytes += proto === 'tcp' ? size : Math.min(size, 1400);
         sum.servers[r.server!] = (sum.servers[r.server!] ?? 0) + 1;
+        if (bind !== undefined) {
+          const per = (sum.bySource[bind] ??= {});
+          per[r.server!] = (per[r.server!] ?? 0) + 1;
+        }
         peers.add(r.peer!);
       }
     }
@@ -259,6 +279,8 @@ if (isMain) {
       seed: { type: 'string', default: '1' },
       size: { type: 'string' },
       seconds: { type: 'string' },
+      bind: { type: 'string' },
+      hold: { type: 'string' },
     },
   });
   const [proto, host, port, count] = positionals;
@@ -278,6 +300,8 @@ if (isMain) {
     seed: Number(values.seed),
     ...(values.size !== undefined ? { size: Number(values.size) } : {}),
     ...(values.seconds !== undefined ? { seconds: Math.min(60, Number(values.seconds)) } : {}),
+    ...(values.bind !== undefined ? { bind: values.bind.split(',') } : {}),
+    ...(values.hold !== undefined ? { holdMs: Math.min(60_000, Number(values.hold)) } : {}),
   });
   process.stdout.write(JSON.stringify(s) + '\n');
   process.exitCode = s.failed === 0 ? 0 : 1;

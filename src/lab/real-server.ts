@@ -11,6 +11,7 @@
 //             "<name> <peer-address>:<peer-port> <bytes> <sha256-hex>\n" (bulk uploads)
 //   TCP 80    HTTP: body "<name> <peer-address>:<peer-port>\n", headers X-Real-Server and
 //             X-Client-Address; GET /bytes/N answers N bytes (for benchmarks).
+//   TCP 443   the same HTTP service (plain HTTP: a second web port for firewall-mark groups)
 //
 // TCP listens on the wildcard (so connections to a VIP on lo work in DR/TUN). UDP replies
 // must leave from the address the datagram was sent to (a VIP on lo, not the RIP), and Node
@@ -21,7 +22,7 @@
 import { createHash } from 'node:crypto';
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
 import { closeSync, writeSync } from 'node:fs';
-import { createServer as createHttpServer } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -34,6 +35,7 @@ const { values } = parseArgs({
     'identify-port': { type: 'string', default: '9000' },
     'digest-port': { type: 'string', default: '9001' },
     'http-port': { type: 'string', default: '80' },
+    'http2-port': { type: 'string', default: '443' },
   },
   strict: true,
 });
@@ -42,6 +44,7 @@ const name = values.name ?? `rs-${process.pid}`;
 const echoPort = Number(values['echo-port']);
 const idPort = Number(values['identify-port']);
 const httpPort = Number(values['http-port']);
+const http2Port = Number(values['http2-port']);
 const digestPort = Number(values['digest-port']);
 
 /** ::ffff:198.18.0.10 → 198.18.0.10 (dual-stack sockets report IPv4 peers mapped). */
@@ -95,7 +98,7 @@ const digest = createServer({ allowHalfOpen: true }, (sock) => {
 
 // --- HTTP --------------------------------------------------------------------------------
 const CHUNK = Buffer.alloc(64 * 1024, 'x');
-const http = createHttpServer((req, res) => {
+function serveHttp(req: IncomingMessage, res: ServerResponse): void {
   const peer = `${plain(req.socket.remoteAddress)}:${req.socket.remotePort ?? 0}`;
   res.setHeader('X-Real-Server', name);
   res.setHeader('X-Client-Address', peer);
@@ -123,10 +126,16 @@ const http = createHttpServer((req, res) => {
   res.setHeader('Content-Type', 'text/plain');
   res.setHeader('Content-Length', String(Buffer.byteLength(body)));
   res.end(req.method === 'HEAD' ? undefined : body);
-});
-http.keepAliveTimeout = 30_000;
-http.on('connection', (sock: Socket) => quiet(sock));
-http.on('clientError', (_err, sock) => sock.destroy());
+}
+function httpServer(): ReturnType<typeof createHttpServer> {
+  const server = createHttpServer(serveHttp);
+  server.keepAliveTimeout = 30_000;
+  server.on('connection', (sock: Socket) => quiet(sock));
+  server.on('clientError', (_err, sock) => sock.destroy());
+  return server;
+}
+const http = httpServer();
+const http2 = httpServer();
 
 // --- UDP ---------------------------------------------------------------------------------
 type UdpHandler = (sock: UdpSocket, msg: Buffer, rinfo: RemoteInfo) => void;
@@ -189,7 +198,7 @@ async function scanUdp(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  await Promise.all([listen(echo, echoPort), listen(identify, idPort), listen(digest, digestPort), listen(http as unknown as Server, httpPort)]);
+  await Promise.all([listen(echo, echoPort), listen(identify, idPort), listen(digest, digestPort), listen(http as unknown as Server, httpPort), listen(http2 as unknown as Server, http2Port)]);
   await Promise.all([
     bindUdp('0.0.0.0', echoPort, udpEcho),
     bindUdp('0.0.0.0', idPort, udpIdentify),

@@ -1,7 +1,8 @@
 // The IPVS TCP connection state machine (net/netfilter/ipvs/ip_vs_proto_tcp.c,
 // tcp_states[]), table-driven: next = TCP_TRANSITIONS[direction][event][state]. The
-// tables are transcribed from shared/reference/connections.md §4.2 (normal table; the
-// secure_tcp table comes with the defense sysctls). UDP has one state and one timeout.
+// tables are transcribed from shared/reference/connections.md §4.2: the normal table and
+// the secure_tcp one (tcp_states_dos[], used while that defense is on, §12). UDP has one
+// state and one timeout.
 
 export const TCP_NONE = 0;
 export const TCP_ESTABLISHED = 1;
@@ -75,14 +76,24 @@ const NORMAL: number[][][] = [
   ],
 ];
 
-/** Flat transition table: index ((dir * 5 + event) * 11 + state); EV_NONE rows all go to CLOSE. */
+/** secure_tcp: the cells that differ from NORMAL, as [direction, event, state, next]. */
+const SECURE_CELLS: readonly (readonly [number, number, number, number])[] = [
+  [0, 0, SA, SA], [0, 1, SA, SA], [0, 2, SR, SR], [0, 2, SA, SA], [0, 3, SA, CL],
+  [1, 0, SR, SA], [1, 0, SA, SA],
+  ...[NO, FW, TW, CL, CW, LA, LI, SA].map((s) => [2, 0, s, SA] as const),
+];
+
+/** Flat transition tables: index ((dir * 5 + event) * 11 + state); EV_NONE rows all go to CLOSE. */
 export const TCP_TRANSITIONS = new Uint8Array(3 * 5 * 11);
 for (let d = 0; d < 3; d++)
   for (let e = 0; e < 5; e++)
     for (let s = 0; s < 11; s++) TCP_TRANSITIONS[(d * 5 + e) * 11 + s] = e === EV_NONE ? CL : NORMAL[d]![e]![s]!;
+export const TCP_TRANSITIONS_SECURE = TCP_TRANSITIONS.slice();
+for (const [d, e, s, n] of SECURE_CELLS) TCP_TRANSITIONS_SECURE[(d * 5 + e) * 11 + s] = n;
 
-export function nextTcpState(direction: number, event: number, state: number): number {
-  return TCP_TRANSITIONS[(direction * 5 + event) * 11 + state]!;
+/** The next state; `table` is TCP_TRANSITIONS or, while secure_tcp is on, TCP_TRANSITIONS_SECURE. */
+export function nextTcpState(direction: number, event: number, state: number, table: Uint8Array = TCP_TRANSITIONS): number {
+  return table[(direction * 5 + event) * 11 + state]!;
 }
 
 /** Default timeouts in seconds, by state (connections.md §4.4, §5). */

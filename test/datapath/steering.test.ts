@@ -4,9 +4,9 @@
 // with real traffic and 2 and 4 workers).
 import t from 'tap';
 import { decode } from '../../src/frameio/bpf.js';
-import { ip4FromString } from '../../src/packet/addr.js';
+import { ip4FromString, ip4ToString } from '../../src/packet/addr.js';
 import { buildFrame } from '../../src/packet/builder.js';
-import { clientHash, steeringProgram } from '../../src/datapath/steering.js';
+import { clientHash, steeringProgram, steersAsInbound } from '../../src/datapath/steering.js';
 
 /** Runs a cBPF program over a frame (loads, ALU, jumps, scratch memory; no ancillary data). */
 function runBpf(program: Uint32Array, p: Uint8Array): number {
@@ -74,4 +74,76 @@ t.test('both directions and the ICMP errors quoting them hash to the client endp
   const ports = new Set<number>();
   for (let p = 1024; p < 1024 + 4096; p++) ports.add(clientHash(ip4FromString(CLIENT), p) % 2);
   t.same([...ports].sort(), [0, 1], 'ports of one client spread over two workers');
+});
+
+// ---- destination prefixes (firewall-mark rules) ----
+
+const ip = ip4FromString;
+/** A TCP frame src:sport -> dst:dport. */
+const tcpFrame = (src: number, sport: number, dst: number, dport: number) => buildFrame({ eth, ipv4: { src: ip4ToString(src), dst: ip4ToString(dst) }, tcp: { sport, dport, flags: 0x10 } });
+
+t.test('a destination inside a prefix counts as a VIP: hashed by the source endpoint', async (t) => {
+  const prefixes = [
+    { net: ip('10.0.0.0'), len: 8 },
+    { net: ip('192.0.2.128'), len: 25 },
+    { net: ip('198.51.100.7'), len: 32 },
+  ];
+  const withPrefixes = steeringProgram([ip(VIP)], prefixes);
+  const client = ip(CLIENT);
+  const other = ip('203.0.113.5');
+  for (const dst of ['10.0.0.0', '10.1.2.3', '10.255.255.255', '192.0.2.128', '192.0.2.255', '198.51.100.7', VIP]) {
+    t.equal(runBpf(withPrefixes, tcpFrame(client, 40000, ip(dst), 80)), clientHash(client, 40000), `to ${dst}: source endpoint`);
+    t.ok(steersAsInbound(ip(dst), [ip(VIP)], prefixes), `steersAsInbound(${dst})`);
+  }
+  for (const dst of ['11.0.0.1', '9.255.255.255', '192.0.2.127', '198.51.100.8', CLIENT]) {
+    t.equal(runBpf(withPrefixes, tcpFrame(other, 8080, ip(dst), 40001)), clientHash(ip(dst), 40001), `to ${dst}: destination endpoint`);
+    t.notOk(steersAsInbound(ip(dst), [ip(VIP)], prefixes), `steersAsInbound(${dst})`);
+  }
+  const errToPrefix = buildFrame({ eth, ipv4: { src: CLIENT, dst: '10.9.9.9' }, icmp: { type: 3, code: 4, rest: 1400, quote: { ipv4: { src: '10.9.9.9', dst: CLIENT }, tcp: { sport: 80, dport: 40002, flags: 0x10 } }, quoteLen: 28 } });
+  t.equal(runBpf(withPrefixes, errToPrefix), clientHash(client, 40002), 'an ICMP error to a prefix address hashes the quoted destination');
+  t.same(steeringProgram([ip(VIP)], []), steeringProgram([ip(VIP)]), 'no prefixes: the program of the VIPs alone');
+});
+
+t.test('0.0.0.0/0 makes every IPv4 packet inbound (NAT replies then hash by the server endpoint)', async (t) => {
+  const everything = steeringProgram([ip(VIP)], [{ net: 0, len: 0 }]);
+  const rs = ip(RS);
+  t.equal(runBpf(everything, tcpFrame(rs, 8080, ip(CLIENT), 40000)), clientHash(rs, 8080), 'a NAT reply is hashed by its source');
+  t.equal(runBpf(everything, tcpFrame(ip(CLIENT), 40000, ip(VIP), 80)), clientHash(ip(CLIENT), 40000), 'a request as before');
+  t.equal(runBpf(everything, buildFrame({ eth, arp: { op: 1, spa: CLIENT, tpa: VIP } })), 0, 'ARP still goes to worker 0');
+  t.ok(steersAsInbound(rs, [], [{ net: 0, len: 0 }]));
+  t.equal(decode(everything).length, decode(steeringProgram([])).length, 'no compares at all');
+});
+
+t.test('thousands of VIPs and prefixes: far jumps stay within cBPF limits and agree with steersAsInbound', async (t) => {
+  let seed = 7;
+  const rand = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
+  const vips = Array.from({ length: 2500 }, (_, i) => (ip('172.16.0.0') + i * 3) >>> 0);
+  const lengths = [8, 12, 16, 20, 24, 28, 30];
+  const prefixes = Array.from({ length: 1200 }, (_, i) => {
+    const len = lengths[i % lengths.length]!;
+    return { net: (((0x64000000 + rand()) >>> 0) & ((0xffffffff << (32 - len)) >>> 0)) >>> 0, len };
+  }).filter((p) => p.len > 8 || p.net >>> 24 !== 172);
+  const program = steeringProgram(vips, prefixes);
+  const insns = decode(program);
+  t.ok(insns.length <= 4096, `${insns.length} instructions`);
+  t.ok(insns.length > 3700, 'a nearly full program');
+  t.ok(insns.every((i) => (i.code & 7) !== 5 || (i.code & 0xf0) === 0 || (i.jt <= 255 && i.jf <= 255)), 'conditional jumps within 255');
+  const client = ip(CLIENT);
+  const probe = (dst: number) => runBpf(program, tcpFrame(client, 40000, dst, 80)) === clientHash(client, 40000);
+  for (const i of [0, 1, 248, 249, 250, 251, 499, 500, 1234, 2499]) t.ok(probe(vips[i]!), `VIP #${i}`);
+  for (const i of [0, 1, 300, 777, prefixes.length - 1]) {
+    const { net, len } = prefixes[i]!;
+    t.ok(probe(net) && probe((net + 2 ** (32 - len) - 1) >>> 0), `prefix #${i} ${ip4ToString(net)}/${len}, first and last address`);
+  }
+  let disagree = 0;
+  let inbound = 0;
+  for (let k = 0; k < 3000; k++) {
+    const dst = k % 3 === 0 ? vips[rand() % vips.length]! + (rand() % 3) : rand();
+    const want = steersAsInbound(dst, vips, prefixes);
+    if (want) inbound++;
+    const hash = runBpf(program, tcpFrame(client, 40000, dst, 80));
+    if (hash !== (want ? clientHash(client, 40000) : clientHash(dst, 80))) disagree++;
+  }
+  t.equal(disagree, 0, `the program and steersAsInbound agree (${inbound} of 3000 inbound)`);
+  t.throws(() => steeringProgram(Array.from({ length: 5000 }, (_, i) => i + 1)), { code: 'UVS_STEERING_PROGRAM', message: /5000 VIPs.*classic BPF allows 4096/ });
 });
