@@ -1,6 +1,7 @@
 // `uvs forward --config FILE`: runs the balancing datapath (NAT/DR/TUN in worker threads)
 // in this network namespace without the daemon, until SIGINT/SIGTERM or --duration, then
-// prints the counters as JSON. The daemon (uvsd) wraps the same Datapath.
+// prints the counters as JSON. SIGUSR2 prints the connection listing (templates and
+// connections, as ipvsadm -Lc) as one JSON line. The daemon (uvsd) wraps the same Datapath.
 //
 //   uvs forward --config forward.json [--workers N] [--duration SECONDS] [--stats-interval SECONDS]
 
@@ -54,7 +55,7 @@ export async function run(argv: string[]): Promise<number> {
   let dp: Datapath;
   try {
     await isolation.apply(isolationRulesOf(cfg));
-    dp = await Datapath.start({ interfaces: cfg.interfaces, ...(workers ? { workers } : {}) }, { ...snapshot, generation: 0 });
+    dp = await Datapath.start({ interfaces: cfg.interfaces, ...(workers ? { workers } : {}), ...(cfg.connections ? { connections: cfg.connections } : {}) }, { ...snapshot, generation: 0 });
   } catch (err) {
     await isolation.close();
     throw err;
@@ -92,6 +93,7 @@ export async function run(argv: string[]): Promise<number> {
       }
     })();
   });
+  process.on('SIGUSR2', () => process.stdout.write(JSON.stringify({ connections: dp.connections() }) + '\n'));
   const interval = values['stats-interval'] ? Number(values['stats-interval']) * 1000 : 0;
   const timer = interval > 0 ? setInterval(() => process.stdout.write(stats() + '\n'), interval) : undefined;
   await new Promise<void>((resolve) => {

@@ -85,6 +85,7 @@ export class Engine {
   private port0 = false;
   private sysctl: DatapathSysctl = DEFAULT_SYSCTL;
   private lastDefence = 0;
+  private lastSweep = 0;
   private owned = new KeyIndex([]);
   private routes = new RouteTable([]);
   /** By stats slot: present in the current snapshot (else "not available"), its weight, its method. */
@@ -255,12 +256,18 @@ export class Engine {
     this.link.sendHeld();
     this.link.flush();
     const t = this.conns;
-    t.sweep(now, 256);
+    // Expiry: IPVS arms a timer per entry; we sweep the whole table every SWEEP_MS, a
+    // slice per batch, so an entry goes at most that long after its time.
+    const elapsed = now - this.lastSweep;
+    if (elapsed > 0) {
+      this.lastSweep = now;
+      t.sweep(now, Math.ceil((t.capacity * Math.min(elapsed, SWEEP_MS)) / SWEEP_MS));
+    }
     if (now - this.lastDefence >= 1000) {
       // The drop_entry defense runs once a second, as IPVS's defense timer does.
       this.lastDefence = now;
       if (this.sysctl.dropEntry !== 0) t.defend(now, this.sysctl.dropEntry);
-      this.templates.sweep(now, 256);
+      this.templates.sweep(now, this.templates.capacity);
     }
     const c = this.c;
     c[ENGINE.connections] = t.size;
@@ -658,6 +665,9 @@ export class Engine {
     this.link.send(out, s, 0, vh + n, vh, hop, now);
   }
 }
+
+/** The whole connection table is swept for expired entries once per this period. */
+const SWEEP_MS = 250;
 
 const FIT_OK = 0;
 const FIT_FRAGMENT = 1;

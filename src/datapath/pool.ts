@@ -1,13 +1,15 @@
 // The datapath as the control thread sees it: a Piscina pool of worker threads, one
 // long-running task each (worker.ts), fed immutable service-table snapshots by generation.
 // publish() hands a new generation to every worker without stopping traffic; stats() sums
-// the workers' shared counters; stop() raises the stop flag and waits for the tasks.
+// the workers' shared counters; connections() lists the connection tables (shared memory);
+// stop() raises the stop flag and waits for the tasks.
 
 import os from 'node:os';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { UvsError } from '../errors.js';
 import { ConnectionTable } from '../tables/connection-table.js';
+import { listConnections, listTemplates, type ConnectionRow } from '../tables/listing.js';
 import { NeighbourTable } from '../tables/neighbour.js';
 import { TemplateTable } from '../tables/template-table.js';
 import type { DatapathSnapshot } from './snapshot.js';
@@ -123,6 +125,11 @@ export class Datapath {
       if (Date.now() > until) return false;
       await new Promise((r) => setTimeout(r, 5));
     }
+  }
+
+  /** The connection listing (ipvsadm -Lc): persistence templates, then every worker's connections. */
+  connections(nowMs = Date.now()): ConnectionRow[] {
+    return [...listTemplates(this.templateBuffer, nowMs), ...this.connectionBuffers.flatMap((b) => listConnections(b, nowMs))];
   }
 
   async stop(): Promise<WorkerResult[]> {

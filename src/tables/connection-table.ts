@@ -86,25 +86,26 @@ export class ConnectionTable {
   readonly buffer: SharedArrayBuffer | ArrayBuffer;
   /** Timeouts in ms by state; settable at run time (setTimeouts, ipvsadm --set). */
   readonly timeoutMs = new Float64Array(STATE_COUNT);
-  readonly proto!: Uint8Array;
-  readonly state!: Uint8Array;
-  readonly flags!: Uint16Array;
-  readonly caddr!: Uint32Array;
-  readonly vaddr!: Uint32Array;
-  readonly daddr!: Uint32Array;
-  readonly cport!: Uint16Array;
-  readonly vport!: Uint16Array;
-  readonly dport!: Uint16Array;
+  // Per-entry arrays (CONNECTION_FIELDS), views into the one buffer; assigned in the constructor.
+  declare readonly proto: Uint8Array;
+  declare readonly state: Uint8Array;
+  declare readonly flags: Uint16Array;
+  declare readonly caddr: Uint32Array;
+  declare readonly vaddr: Uint32Array;
+  declare readonly daddr: Uint32Array;
+  declare readonly cport: Uint16Array;
+  declare readonly vport: Uint16Array;
+  declare readonly dport: Uint16Array;
   /** Real-server stats slot of the entry (index into the shared counters). */
-  readonly dest!: Int32Array;
+  declare readonly dest: Int32Array;
   /** Owning persistence template (index in the TemplateTable), -1 none. */
-  readonly control!: Int32Array;
+  declare readonly control: Int32Array;
   /** Incoming packets (IPVS in_pkts; wraps at 2^32 as the kernel's atomic_t). */
-  readonly inPkts!: Uint32Array;
+  declare readonly inPkts: Uint32Array;
   /** The timeout the entry was last armed with, ms (IPVS cp->timeout). */
-  readonly armedMs!: Uint32Array;
+  declare readonly armedMs: Uint32Array;
   /** Expiry time, ms since the epoch. */
-  readonly expires!: Float64Array;
+  declare readonly expires: Float64Array;
   /** New flows refused because the table was full and nothing could be evicted. */
   refused = 0;
   /** Entries removed by expiry. */
@@ -238,7 +239,7 @@ export class ConnectionTable {
 
   /** Counts an incoming (client->server) packet on entry i; returns the new count (sync uses it). */
   countIn(i: number): number {
-    return (this.inPkts[i] = this.inPkts[i]! + 1);
+    return (this.inPkts[i] = (this.inPkts[i]! + 1) >>> 0);
   }
 
   /** A server->client UDP packet on entry i: re-arms it (§5) and assures the owning template (§7.3). */

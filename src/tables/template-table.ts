@@ -47,24 +47,25 @@ const HDR_CURSOR = HDR_USER + 3;
 export class TemplateTable {
   readonly capacity: number;
   readonly buffer: SharedArrayBuffer;
-  readonly proto!: Uint8Array;
+  // Per-entry arrays (TEMPLATE_FIELDS), views into the one buffer; assigned in the constructor.
+  declare readonly proto: Uint8Array;
   /** T_USED | T_ASSURED | T_INVALID; changed with Atomics (assure is lock-free). */
-  readonly flags!: Uint8Array;
+  declare readonly flags: Uint8Array;
   /** Masked client address (IPv4). */
-  readonly caddr!: Uint32Array;
+  declare readonly caddr: Uint32Array;
   /** VIP, or the fwmark for proto 0. */
-  readonly vaddr!: Uint32Array;
-  readonly vport!: Uint16Array;
-  readonly daddr!: Uint32Array;
-  readonly dport!: Uint16Array;
+  declare readonly vaddr: Uint32Array;
+  declare readonly vport: Uint16Array;
+  declare readonly daddr: Uint32Array;
+  declare readonly dport: Uint16Array;
   /** Real-server stats slot (index into the shared counters). */
-  readonly dest!: Int32Array;
+  declare readonly dest: Int32Array;
   /** Connections owned (IPVS n_control); changed with Atomics. */
-  readonly nControl!: Int32Array;
+  declare readonly nControl: Int32Array;
   /** Expiry time, ms since the epoch. */
-  readonly expires!: Float64Array;
+  declare readonly expires: Float64Array;
   /** The timeout attach() re-arms with: the service's persistence timeout, 60 s once re-armed. */
-  readonly timeoutMs!: Float64Array;
+  declare readonly timeoutMs: Float64Array;
 
   private readonly slab: Slab<typeof TEMPLATE_FIELDS>;
   private readonly counters: DestCounters;

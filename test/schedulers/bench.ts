@@ -65,6 +65,11 @@ export class Bench {
     return p < 0 ? '-' : this.names[this.svc.destSlot[p]!]!;
   }
 
+  /** Name of the server with stats slot `slot` (also after its removal). */
+  nameOfSlot(slot: number): string {
+    return this.names[slot]!;
+  }
+
   edit(name: string, weight: number): void {
     this.svc.editDest(this.position(name), weight);
   }

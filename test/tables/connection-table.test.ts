@@ -11,7 +11,7 @@ import {
   DIR_INPUT, DIR_INPUT_ONLY, DIR_OUTPUT, nextTcpState, STATE_NAMES, tcpEvent,
   TCP_CLOSE, TCP_ESTABLISHED, TCP_FIN_WAIT, TCP_SYN_RECV, TCP_TIME_WAIT, UDP_STATE,
 } from '../../src/tables/tcp-states.js';
-import { TemplateTable } from '../../src/tables/template-table.js';
+import { TemplateTable, T_ASSURED } from '../../src/tables/template-table.js';
 
 const TCP = 6;
 const UDP = 17;
@@ -313,7 +313,7 @@ t.test('entries owned by a template: release, ASSURED, forced removal', async (t
 });
 
 function listTemplateState(tt: TemplateTable, i: number): string {
-  return tt.flags[i]! & 2 ? 'ASSURED' : 'NONE';
+  return tt.flags[i]! & T_ASSURED ? 'ASSURED' : 'NONE';
 }
 
 t.test('in_pkts counts incoming packets', async (t) => {
