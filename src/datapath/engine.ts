@@ -159,8 +159,13 @@ export class Engine {
       });
     }
     const sysctl = snapshot.sysctl ?? DEFAULT_SYSCTL;
-    // expire_nodest_conn: a removed real server's connections go at once (recent kernels).
-    if (sysctl.expireNodestConn !== 0) for (let slot = 0; slot < this.destAlive.length; slot++) if (this.destAlive[slot] === 1 && alive[slot] !== 1) this.conns.expireDest(slot);
+    for (let slot = 0; slot < this.destAlive.length; slot++) {
+      if (this.destAlive[slot] !== 1 || alive[slot] === 1) continue;
+      // A removed real server: its templates never match again; with expire_nodest_conn
+      // its connections go at once (recent kernels), else they live on, dropping packets.
+      this.templates.invalidateDest(slot);
+      if (sysctl.expireNodestConn !== 0) this.conns.expireDest(slot);
+    }
     this.services = services;
     this.serviceIndex = new KeyIndex(keys);
     this.fwmarkIndex = new KeyIndex(marks);
@@ -266,7 +271,10 @@ export class Engine {
     if (now - this.lastDefence >= 1000) {
       // The drop_entry defense runs once a second, as IPVS's defense timer does.
       this.lastDefence = now;
-      if (this.sysctl.dropEntry !== 0) t.defend(now, this.sysctl.dropEntry);
+      if (this.sysctl.dropEntry !== 0) {
+        t.defend(now, this.sysctl.dropEntry);
+        if (t.dropEntry >= 2) this.templates.defend(this.templates.capacity >>> 5); // the defense is on: unassured idle templates go too
+      }
       this.templates.sweep(now, this.templates.capacity);
     }
     const c = this.c;

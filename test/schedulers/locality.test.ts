@@ -17,6 +17,22 @@ function entries(b: Bench): Map<number, LocalityEntry> {
   return ('table' in data ? data.table : data).entries;
 }
 
+/** Member names of the lblcr set for `daddr`. */
+function members(b: Bench, daddr: string): string[] {
+  const entry = entries(b).get(ip(daddr)) as unknown as { members: number[] };
+  return entry.members.map((slot) => b.nameOfSlot(slot));
+}
+
+/** lblcr with expiration 10 s and key X's set {A, B}, made at time 0. */
+function setOfTwo(): Bench {
+  const b = new Bench('lblcr', 'A=1 B=1');
+  setLblcrExpiration(b.svc, 10);
+  b.flow.now = 0;
+  b.flow.vaddr = ip('10.9.0.1');
+  b.picks(3);
+  return b;
+}
+
 t.test('§7 lblc example: X -> B, B, then A (B overloaded), Y -> A', async (t) => {
   const b = new Bench('lblc', 'A=1 B=1');
   t.equal(b.dest('10.9.0.1'), 'B', 'X unknown -> wlc -> B (first)');
@@ -68,7 +84,8 @@ t.test('lblcr: after lblcr_expiration without change the most loaded member goes
   b.load('A', 0);
   b.load('B', 5);
   b.flow.now = 1000 + DAY;
-  t.equal(b.dest('10.9.0.1', false), 'A', 'exactly 24 h later: no pruning yet');
+  t.equal(b.dest('10.9.0.1', false), 'A', 'exactly 24 h later');
+  t.same(members(b, '10.9.0.1'), ['A', 'B'], 'no pruning yet');
   b.flow.now = 1001 + DAY;
   t.equal(b.dest('10.9.0.1', false), 'A', 'later: B (most loaded) removed, A used');
   b.load('A', 1);
@@ -76,22 +93,6 @@ t.test('lblcr: after lblcr_expiration without change the most loaded member goes
   t.equal(b.dest('10.9.0.1', false), 'A', 'set {A}: A (1 active, weight 1) although B is idle');
 
 });
-
-/** Member names of the lblcr set for `daddr`. */
-function members(b: Bench, daddr: string): string[] {
-  const entry = entries(b).get(ip(daddr)) as unknown as { members: number[] };
-  return entry.members.map((slot) => b.nameOfSlot(slot));
-}
-
-/** lblcr with expiration 10 s and key X's set {A, B}, made at time 0. */
-function setOfTwo(): Bench {
-  const b = new Bench('lblcr', 'A=1 B=1');
-  setLblcrExpiration(b.svc, 10);
-  b.flow.now = 0;
-  b.flow.vaddr = ip('10.9.0.1');
-  b.picks(3);
-  return b;
-}
 
 t.test('lblcr pruning: the chosen member is used even if pruned; removed members count with their weight', async (t) => {
   const b = setOfTwo();

@@ -59,6 +59,16 @@ t.test('wrr: an OVERLOAD cleared mid-cycle is picked again; an edit resets the c
   t.equal(b.picks(4), 'C B A A');
 });
 
+t.test('wrr: a pick that finds everything OVERLOAD after a restart stops at its start', async (t) => {
+  const b = new Bench('wrr', 'A=3 B=2 C=1');
+  t.equal(b.picks(2), 'C B');
+  for (const x of 'ABC') b.overload(x);
+  // From B: cw 1 -> restart at 3, 2, then the cw = 1 pass ends at B: cursor B, cw 1.
+  t.equal(b.pick(), '-');
+  for (const x of 'ABC') b.overload(x, false);
+  t.equal(b.picks(4), 'A A B A');
+});
+
 t.test('wrr: removing the server under the cursor restarts at the head', async (t) => {
   const b = new Bench('wrr', 'A=1 B=1 C=1');
   t.equal(b.picks(2), 'C B');
