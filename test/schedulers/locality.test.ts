@@ -77,21 +77,24 @@ t.test('§8 lblcr example: set grows when B is busy, then picks its least loaded
 
 t.test('lblcr: after lblcr_expiration without change the most loaded member goes', async (t) => {
   const b = new Bench('lblcr', 'A=1 B=1');
+  setLblcrExpiration(b.svc, 600);
   b.flow.now = 1000;
   b.dest('10.9.0.1');
   b.dest('10.9.0.1');
   t.equal(b.dest('10.9.0.1'), 'A', 'set {A, B}, lastmod = 1000');
   b.load('A', 0);
   b.load('B', 5);
-  b.flow.now = 1000 + DAY;
-  t.equal(b.dest('10.9.0.1', false), 'A', 'exactly 24 h later');
+  b.flow.now = 1000 + 5 * MIN;
+  t.equal(b.dest('10.9.0.1', false), 'A', 'a lookup refreshes lastuse, not lastmod');
+  b.flow.now = 1000 + 10 * MIN;
+  t.equal(b.dest('10.9.0.1', false), 'A', 'exactly 10 min after the last change');
   t.same(members(b, '10.9.0.1'), ['A', 'B'], 'no pruning yet');
-  b.flow.now = 1001 + DAY;
+  b.flow.now = 1001 + 10 * MIN;
   t.equal(b.dest('10.9.0.1', false), 'A', 'later: B (most loaded) removed, A used');
+  t.same(members(b, '10.9.0.1'), ['A']);
   b.load('A', 1);
   b.load('B', 0);
   t.equal(b.dest('10.9.0.1', false), 'A', 'set {A}: A (1 active, weight 1) although B is idle');
-
 });
 
 t.test('lblcr pruning: the chosen member is used even if pruned; removed members count with their weight', async (t) => {
