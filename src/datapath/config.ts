@@ -77,16 +77,20 @@ const SCHED_FLAG_BITS: Record<string, { bit: number; scheduler?: string }> = {
   'mh-port': { bit: SCHED_F_PORT, scheduler: 'mh' },
 };
 
+/** ipvsadm --set accepts 0..2678400 s (31 days). */
+const MAX_TIMEOUT = 2678400;
+
 const SYSCTL_KEYS: Record<string, { key: keyof DatapathSysctl; max: number }> = {
   expire_nodest_conn: { key: 'expireNodestConn', max: 1 },
   expire_quiescent_template: { key: 'expireQuiescentTemplate', max: 1 },
   conn_reuse_mode: { key: 'connReuseMode', max: 3 },
   sloppy_tcp: { key: 'sloppyTcp', max: 1 },
   drop_entry: { key: 'dropEntry', max: 3 },
+  lblc_expiration: { key: 'lblcExpiration', max: MAX_TIMEOUT },
+  lblcr_expiration: { key: 'lblcrExpiration', max: MAX_TIMEOUT },
 };
 
-/** ipvsadm --set accepts 0..2678400 s (31 days). */
-const MAX_TIMEOUT = 2678400;
+
 
 class ConfigError extends UvsError {
   constructor(file: string, path: string, message: string) {

@@ -26,7 +26,7 @@ import { readVnetHdr, VnetHdr } from '../packet/vnet.js';
 import { ETH_P_ARP, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP } from '../packet/protocols.js';
 import { OK } from '../packet/reasons.js';
 import { decrementTtl, icmpInnerSetDstPort, icmpInnerSetIPv4Dst, icmpInnerSetIPv4Src, icmpInnerSetSrcPort, natIPv4Dst, natIPv4Src, setIPv4Dst, setIPv4Src } from '../packet/rewrite.js';
-import { getScheduler, SchedFlow, SchedService } from '../schedulers/index.js';
+import { getScheduler, SchedFlow, SchedService, setLblcExpiration, setLblcrExpiration } from '../schedulers/index.js';
 import { CONN_F_FWD_MASK, CONN_F_NOOUTPUT, ConnectionTable } from '../tables/connection-table.js';
 import { setThresholds, type DestCounters } from '../tables/dest-counters.js';
 import { MarkClassifier } from '../tables/fwmark.js';
@@ -135,12 +135,15 @@ export class Engine {
     const weight = new Int32Array(slots);
     const method = new Uint8Array(slots);
     const counters = this.stats.counters;
+    const sysctl = snapshot.sysctl ?? DEFAULT_SYSCTL;
     for (const s of snapshot.services) {
       const fwmark = s.fwmark ?? 0;
       const key = fwmark !== 0 ? `fwm ${fwmark}` : `${s.protocol} ${s.address}:${s.port}`;
       const old = previous.get(key);
       const svc = old ? editService(old.svc, s) : newService(s, counters);
       svc.flags = s.schedFlags ?? 0;
+      if (s.scheduler === 'lblc') setLblcExpiration(svc, sysctl.lblcExpiration);
+      if (s.scheduler === 'lblcr') setLblcrExpiration(svc, sysctl.lblcrExpiration);
       for (const d of s.dests) {
         alive[d.slot] = 1;
         weight[d.slot] = d.weight;
@@ -158,7 +161,6 @@ export class Engine {
         netmask: s.persistence ? s.persistence.netmask >>> 0 : 0xffffffff,
       });
     }
-    const sysctl = snapshot.sysctl ?? DEFAULT_SYSCTL;
     for (let slot = 0; slot < this.destAlive.length; slot++) {
       if (this.destAlive[slot] !== 1 || alive[slot] === 1) continue;
       // A removed real server: its templates never match again; with expire_nodest_conn

@@ -71,6 +71,9 @@ export interface DatapathSysctl {
   sloppyTcp: number;
   /** drop_entry defense: 0 off, 1 automatic (when the table is nearly full), 3 always. Default 0. */
   dropEntry: number;
+  /** Seconds an unused lblc / lblcr entry is kept. Default 86400. */
+  lblcExpiration: number;
+  lblcrExpiration: number;
 }
 
-export const DEFAULT_SYSCTL: DatapathSysctl = { expireNodestConn: 0, expireQuiescentTemplate: 0, connReuseMode: 1, sloppyTcp: 0, dropEntry: 0 };
+export const DEFAULT_SYSCTL: DatapathSysctl = { expireNodestConn: 0, expireQuiescentTemplate: 0, connReuseMode: 1, sloppyTcp: 0, dropEntry: 0, lblcExpiration: 86400, lblcrExpiration: 86400 };

@@ -37,7 +37,7 @@ t.test('persistence, flags, thresholds, fwmark, timeouts and sysctls reach the s
   t.equal(snap.timeouts![TCP_ESTABLISHED], 60);
   t.equal(snap.timeouts![TCP_FIN_WAIT], 120, '0 keeps the default');
   t.equal(snap.timeouts![UDP_STATE], 5);
-  t.same(snap.sysctl, { expireNodestConn: 1, expireQuiescentTemplate: 1, connReuseMode: 2, sloppyTcp: 0, dropEntry: 0 });
+  t.same(snap.sysctl, { expireNodestConn: 1, expireQuiescentTemplate: 1, connReuseMode: 2, sloppyTcp: 0, dropEntry: 0, lblcExpiration: 86400, lblcrExpiration: 86400 });
   t.ok(snap.owned.includes(ip4FromString('198.18.0.101')), 'the mark rule\'s destination is owned (ARP)');
   const iso = isolationRulesOf(c);
   t.same(iso.services?.filter((s) => s.vip === '198.18.0.101').map((s) => s.port).sort(), [443, 80], 'the marked ports are kept from the kernel');

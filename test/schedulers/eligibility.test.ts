@@ -4,7 +4,7 @@
 // current list.
 import t from 'tap';
 import { getScheduler, SCHED_F_FALLBACK, SCHED_F_PORT, schedulerNames } from '../../src/schedulers/index.js';
-import { Bench, seeded } from './bench.js';
+import { Bench, seeded } from './fixtures/bench.js';
 
 const VARIANTS: [string, number][] = [
   ...schedulerNames().map((name): [string, number] => [name, 0]),

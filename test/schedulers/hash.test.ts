@@ -3,7 +3,7 @@
 import t from 'tap';
 import { hash32, hsiphash32, sipKey } from '../../src/schedulers/hash.js';
 import { lessLoaded } from '../../src/schedulers/least.js';
-import { ip, seeded } from './bench.js';
+import { ip, seeded } from './fixtures/bench.js';
 
 t.test('hash_32 with 8 bits (§15)', async (t) => {
   const cases: [string, number][] = [

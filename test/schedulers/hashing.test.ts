@@ -6,18 +6,26 @@
 // leaves the table alone, so with sh-fallback only its keys move).
 import t from 'tap';
 import { SCHED_F_FALLBACK, SCHED_F_PORT } from '../../src/schedulers/index.js';
-import { Bench, ip, seeded } from './bench.js';
+import { Bench, ip, seeded } from './fixtures/bench.js';
 
 const dotted = (v: number): string => [24, 16, 8, 0].map((s) => (v >>> s) & 255).join('.');
 
-t.test('§9 dh: buckets C B A ..., 10.0.0.1 -> C, 192.168.1.100 -> A', async (t) => {
-  const b = new Bench('dh', 'A=1 B=5 C=2');
-  t.equal(b.dest('10.0.0.1'), 'C');
-  t.equal(b.dest('192.168.1.100'), 'A');
-  // hash 137 -> 137 mod 3 = 2 -> A; hash 52 -> 1 -> B.
-  t.equal(b.dest('10.0.0.2'), 'A');
-  t.equal(b.dest('1.2.3.4'), 'B');
-  t.equal(b.dest('10.0.0.1'), 'C', 'the same key, the same server (load is ignored)');
+// §9 dh fills one bucket per server (C B A ...), §10 sh `weight` buckets each (C B B A ...).
+// hash_32: 10.0.0.1 -> 39, 192.168.1.100 -> 89, 10.0.0.2 -> 137, 1.2.3.4 -> 52; mod 3 for
+// dh: 0, 2, 2, 1; mod 4 for sh: 3, 1, 1, 0.
+const EXAMPLES: [string, string, string][] = [
+  ['dh', 'A=1 B=5 C=2', '10.0.0.1:C 192.168.1.100:A 10.0.0.2:A 1.2.3.4:B'],
+  ['sh', 'A=1 B=2 C=1', '10.0.0.1:A 192.168.1.100:B 10.0.0.2:B 1.2.3.4:C'],
+];
+
+t.test('§9 dh and §10 sh examples', async (t) => {
+  for (const [scheduler, added, expected] of EXAMPLES) {
+    const b = new Bench(scheduler, added);
+    for (const pair of expected.split(' ')) {
+      const [address, name] = pair.split(':') as [string, string];
+      t.equal(scheduler === 'dh' ? b.dest(address) : b.client(address), name, `${scheduler}: ${address} -> ${name}`);
+    }
+  }
 });
 
 t.test('dh: no fallback; an edit does not move keys; a removal remaps by the new length', async (t) => {
@@ -39,12 +47,8 @@ t.test('dh: no fallback; an edit does not move keys; a removal remaps by the new
   t.equal(empty.dest('10.0.0.1'), '-', 'empty service');
 });
 
-t.test('§10 sh: pattern C B B A; clients; sh-port; sh-fallback', async (t) => {
+t.test('§10 sh-port and sh-fallback', async (t) => {
   const b = new Bench('sh', 'A=1 B=2 C=1');
-  t.equal(b.client('10.0.0.1'), 'A');
-  t.equal(b.client('10.0.0.2'), 'B');
-  t.equal(b.client('192.168.1.100'), 'B');
-  t.equal(b.client('1.2.3.4'), 'C');
   t.equal(b.client('10.0.0.1', 12345), 'A', 'without sh-port the port is ignored');
 
   const port = new Bench('sh', 'A=1 B=2 C=1', { flags: SCHED_F_PORT });

@@ -2,72 +2,25 @@
 // §12–§14 as exact pick sequences (each pick becomes one active connection that stays),
 // the numeric checks, and wlc converging to the weight ratio.
 import t from 'tap';
-import { Bench, seeded } from './bench.js';
+import { Bench, runScenarios, seeded, type Scenario } from './fixtures/bench.js';
 
-interface Case {
-  name: string;
-  scheduler: string;
-  added: string;
-  setup?: (b: Bench) => void;
-  /** Expected picks; each pick holds an active connection unless `hold` is false. */
-  picks: string;
-  hold?: boolean;
-}
-
-const cases: Case[] = [
-  { name: '§3 idle, weights 1', scheduler: 'lc', added: 'A=1 B=1 C=1', picks: 'C B A C B A' },
-  {
-    name: '§3 A 266, B 512, C 300',
-    scheduler: 'lc',
-    added: 'A=1 B=1 C=1',
-    setup: (b) => (b.load('A', 1, 10), b.load('B', 2), b.load('C', 0, 300)),
-    picks: 'A',
-  },
-  { name: '§4 A=1 B=2 C=3', scheduler: 'wlc', added: 'A=1 B=2 C=3', picks: 'C B A C B C C B A C B C' },
-  {
-    name: '§4 numeric: A(w1) 266 vs B(w2) 512',
-    scheduler: 'wlc',
-    added: 'A=1 B=2',
-    setup: (b) => (b.load('A', 1, 10), b.load('B', 2)),
-    picks: 'B',
-  },
-  {
-    name: 'wlc: UDP balances on inactive/weight',
-    scheduler: 'wlc',
-    added: 'A=1 B=2',
-    setup: (b) => (b.load('A', 0, 3), b.load('B', 0, 7)),
-    picks: 'A',
-  },
-  { name: '§5 A=1 B=2 C=3', scheduler: 'sed', added: 'A=1 B=2 C=3', picks: 'C B C C B A C B C C B A' },
-  {
-    name: 'sed ignores inactive',
-    scheduler: 'sed',
-    added: 'A=1 B=1',
-    setup: (b) => b.load('B', 0, 1000),
-    picks: 'B',
-  },
-  { name: '§6 A=1 B=2 C=3', scheduler: 'nq', added: 'A=1 B=2 C=3', picks: 'C B A C C B C B C C B A' },
-  {
-    name: 'nq: an idle server wins at once whatever its weight and inactive count',
-    scheduler: 'nq',
-    added: 'A=1 B=100',
-    setup: (b) => (b.load('A', 0, 50), b.load('B', 1)),
-    picks: 'A',
-  },
-  { name: '§12 A=1 B=3 C=2', scheduler: 'fo', added: 'A=1 B=3 C=2', picks: 'B B B B' },
-  { name: '§12 B at weight 0', scheduler: 'fo', added: 'A=1 B=3 C=2', setup: (b) => b.edit('B', 0), picks: 'C C C' },
-  { name: 'fo: equal weights, first in list order', scheduler: 'fo', added: 'A=2 B=2', picks: 'B B' },
-  { name: '§13 A=2 B=1', scheduler: 'ovf', added: 'A=2 B=1', picks: 'A A A B B - -' },
-  { name: 'ovf: UDP (inactive only) never overflows', scheduler: 'ovf', added: 'A=2 B=1', picks: 'A A A A A', hold: false },
+const scenarios: Scenario[] = [
+  { name: '§3 idle, weights 1', scheduler: 'lc', added: 'A=1 B=1 C=1', steps: ['C B A C B A'] },
+  { name: '§3 A 266, B 512, C 300', scheduler: 'lc', added: 'A=1 B=1 C=1', loads: 'A=1/10 B=2 C=0/300', steps: ['A'] },
+  { name: '§4 A=1 B=2 C=3', scheduler: 'wlc', added: 'A=1 B=2 C=3', steps: ['C B A C B C C B A C B C'] },
+  { name: '§4 numeric: A(w1) 266 vs B(w2) 512', scheduler: 'wlc', added: 'A=1 B=2', loads: 'A=1/10 B=2', steps: ['B'] },
+  { name: 'UDP balances on inactive/weight', scheduler: 'wlc', added: 'A=1 B=2', loads: 'A=0/3 B=0/7', steps: ['A'] },
+  { name: '§5 A=1 B=2 C=3', scheduler: 'sed', added: 'A=1 B=2 C=3', steps: ['C B C C B A C B C C B A'] },
+  { name: 'inactive ignored', scheduler: 'sed', added: 'A=1 B=1', loads: 'B=0/1000', steps: ['B'] },
+  { name: '§6 A=1 B=2 C=3', scheduler: 'nq', added: 'A=1 B=2 C=3', steps: ['C B A C C B C B C C B A'] },
+  { name: 'an idle server wins at once, whatever its weight and inactive count', scheduler: 'nq', added: 'A=1 B=100', loads: 'A=0/50 B=1', steps: ['A'] },
+  { name: '§12 A=1 B=3 C=2', scheduler: 'fo', added: 'A=1 B=3 C=2', steps: ['B B B B', (b) => b.edit('B', 0), 'C C C'] },
+  { name: 'equal weights: first in list order', scheduler: 'fo', added: 'A=2 B=2', steps: ['B B'] },
+  { name: '§13 A=2 B=1', scheduler: 'ovf', added: 'A=2 B=1', steps: ['A A A B B - -'] },
+  { name: 'UDP (inactive only) never overflows', scheduler: 'ovf', added: 'A=2 B=1', hold: false, steps: ['A A A A A'] },
 ];
 
-t.test('worked examples', async (t) => {
-  for (const c of cases) {
-    const b = new Bench(c.scheduler, c.added);
-    c.setup?.(b);
-    t.equal(b.picks(c.picks.split(' ').length, c.hold ?? true), c.picks, `${c.scheduler} ${c.name}`);
-  }
-});
+t.test('worked examples', async (t) => runScenarios(t, scenarios));
 
 t.test('§4 after 12 wlc picks: C=6, B=4, A=2', async (t) => {
   const b = new Bench('wlc', 'A=1 B=2 C=3');

@@ -6,7 +6,7 @@ import t from 'tap';
 import { setLblcExpiration, setLblcrExpiration } from '../../src/schedulers/index.js';
 import { hash32 } from '../../src/schedulers/hash.js';
 import type { LocalityEntry, LocalityTable } from '../../src/schedulers/locality.js';
-import { Bench, ip } from './bench.js';
+import { Bench, ip } from './fixtures/bench.js';
 
 const MIN = 60_000;
 const DAY = 24 * 60 * MIN;
@@ -97,6 +97,24 @@ t.test('lblcr: after lblcr_expiration without change the most loaded member goes
   t.equal(b.dest('10.9.0.1', false), 'A', 'set {A}: A (1 active, weight 1) although B is idle');
 });
 
+t.test('lblcr: a set of three grows one by one and a prune restarts the expiration', async (t) => {
+  const b = new Bench('lblcr', 'A=1 B=1 C=1');
+  setLblcrExpiration(b.svc, 600);
+  b.flow.now = 0;
+  b.flow.vaddr = ip('10.9.0.1');
+  t.equal(b.picks(5), 'C C B B A');
+  t.same(members(b, '10.9.0.1'), ['A', 'B', 'C']);
+  b.load('A', 0);
+  b.load('B', 5);
+  b.load('C', 3);
+  b.flow.now = 10 * MIN + 1;
+  t.equal(b.dest('10.9.0.1', false), 'A');
+  t.same(members(b, '10.9.0.1'), ['A', 'C'], 'B (most loaded) pruned');
+  b.flow.now = 10 * MIN + 2;
+  t.equal(b.dest('10.9.0.1', false), 'A');
+  t.same(members(b, '10.9.0.1'), ['A', 'C'], 'the prune set lastmod: no second prune yet');
+});
+
 t.test('lblcr pruning: the chosen member is used even if pruned; removed members count with their weight', async (t) => {
   const b = setOfTwo();
   t.same(members(b, '10.9.0.1'), ['A', 'B']);
@@ -149,28 +167,31 @@ t.test('lblcr garbage collection and 24 h default', async (t) => {
   t.ok(entries(b).has(ip('10.9.0.2')));
 });
 
-t.test('partial collection above 16384 entries: idle >= 6 min, bucket by bucket', async (t) => {
-  const b = new Bench('lblc', 'A=1 B=1');
-  const total = 16384 + 300;
-  b.flow.now = 0;
-  const keys: number[] = [];
-  for (let i = 0; i < total; i++) {
-    b.flow.vaddr = (0x0b000000 + i * 7919) >>> 0;
-    keys.push(b.flow.vaddr);
-    b.pick(false);
-  }
-  t.equal(entries(b).size, total);
-  // Tick 1 at 60 s: entries idle < 6 min: none collected.
-  b.flow.now = MIN;
-  b.dest('10.9.0.1', false);
-  t.equal(entries(b).size, total + 1, 'nothing idle for 6 minutes yet');
-  // Ticks 2..6 (2 .. 6 min): at 6 min the first batch is idle; goal = (301 * 4/3) = 401,
-  // taken from buckets 1, 2, ... until at least 401 entries went.
-  b.flow.now = 6 * MIN;
-  b.dest('10.9.0.1', false);
-  const byBucket = new Map<number, number>();
-  for (const k of keys) byBucket.set(hash32(k, 10), (byBucket.get(hash32(k, 10)) ?? 0) + 1);
-  let expectGone = 0;
-  for (let bucket = 1; expectGone < 401; bucket++) expectGone += byBucket.get(bucket) ?? 0;
-  t.equal(entries(b).size, total + 1 - expectGone, `${expectGone} collected`);
-});
+for (const extra of [300, 7000]) {
+  t.test(`partial collection with 16384 + ${extra} entries: idle >= 6 min, bucket by bucket`, async (t) => {
+    const b = new Bench('lblc', 'A=1 B=1');
+    const total = 16384 + extra;
+    b.flow.now = 0;
+    const keys: number[] = [];
+    for (let i = 0; i < total; i++) {
+      b.flow.vaddr = (0x0b000000 + i * 7919) >>> 0;
+      keys.push(b.flow.vaddr);
+      b.pick(false);
+    }
+    t.equal(entries(b).size, total);
+    // Ticks 1..5 (1..5 min) find nothing idle for 6 minutes.
+    b.flow.now = MIN;
+    b.dest('10.9.0.1', false);
+    t.equal(entries(b).size, total + 1, 'nothing idle for 6 minutes yet');
+    // Tick 6: the first batch is idle; goal = min((over max_size) * 4/3, 8192), taken from
+    // buckets 1, 2, ... (the rover starts at 0) until at least the goal went.
+    b.flow.now = 6 * MIN;
+    b.dest('10.9.0.1', false);
+    const goal = Math.min(Math.trunc(((total + 1 - 16384) * 4) / 3), 8192);
+    const byBucket = new Map<number, number>();
+    for (const k of keys) byBucket.set(hash32(k, 10), (byBucket.get(hash32(k, 10)) ?? 0) + 1);
+    let expectGone = 0;
+    for (let bucket = 1; expectGone < goal; bucket++) expectGone += byBucket.get(bucket) ?? 0;
+    t.equal(entries(b).size, total + 1 - expectGone, `goal ${goal}: ${expectGone} collected`);
+  });
+}

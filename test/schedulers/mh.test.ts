@@ -10,7 +10,7 @@
 import t from 'tap';
 import { SCHED_F_FALLBACK, SCHED_F_PORT } from '../../src/schedulers/index.js';
 import { MH_TAB_SIZE, mhSkip, mhSlot, mhTable } from '../../src/schedulers/mh.js';
-import { Bench, ip, seeded } from './bench.js';
+import { Bench, ip, seeded } from './fixtures/bench.js';
 
 /** Slots of remaining servers that may change hands when one server goes (see above). */
 const MEASURED_EXTRA_MOVES = 0.025;

@@ -1,90 +1,41 @@
 // rr and wrr: every worked example of schedulers.md §1 and §2 as exact pick sequences,
-// the hooks (each change resets wrr's cursor, cw kept), and wrr's exact proportions.
+// the hooks (rr: removal moves the cursor back; wrr: every change resets the cursor and
+// keeps cw), a pick that gives up, and wrr's exact proportions over whole cycles.
 import t from 'tap';
-import { Bench, seeded } from './bench.js';
+import { Bench, runScenarios, seeded, type Scenario } from './fixtures/bench.js';
 
-interface Case {
-  name: string;
-  scheduler: string;
-  added: string;
-  /** Changes before picking. */
-  setup?: (b: Bench) => void;
-  picks: string;
-}
-
-const cases: Case[] = [
-  { name: '§1 weights 1', scheduler: 'rr', added: 'A=1 B=1 C=1', picks: 'C B A C B A C' },
-  { name: '§1 B at weight 0', scheduler: 'rr', added: 'A=1 B=0 C=1', picks: 'C A C A C' },
-  { name: '§2 A=3 B=2 C=1', scheduler: 'wrr', added: 'A=3 B=2 C=1', picks: 'C B A A B A C B A A B A' },
-  { name: '§2 A=4 B=3 C=2', scheduler: 'wrr', added: 'A=4 B=3 C=2', picks: 'C B A A B A C B A C B A A B A C B A C B A' },
-  { name: '§2 A=2 B=4 C=6 (di 2)', scheduler: 'wrr', added: 'A=2 B=4 C=6', picks: 'C B A C C B C B A C C B' },
-  { name: '§2 A=1 B=1', scheduler: 'wrr', added: 'A=1 B=1', picks: 'B A B A' },
-  { name: '§2 A=1 B=0 C=1', scheduler: 'wrr', added: 'A=1 B=0 C=1', picks: 'C A C A' },
+const scenarios: Scenario[] = [
+  { name: '§1 weights 1', scheduler: 'rr', added: 'A=1 B=1 C=1', steps: ['C B A C B A C'] },
+  { name: '§1 B at weight 0', scheduler: 'rr', added: 'A=1 B=0 C=1', steps: ['C A C A C'] },
+  // Removing the server under the cursor continues with the next one; a new server (head) comes at the wrap.
+  { name: 'removal and addition', scheduler: 'rr', added: 'A=1 B=1 C=1', steps: ['C B', (b) => b.remove('B'), 'A C A', (b) => b.add('D', 1), 'D C A D'] },
+  { name: '§2 A=3 B=2 C=1', scheduler: 'wrr', added: 'A=3 B=2 C=1', steps: ['C B A A B A C B A A B A'] },
+  { name: '§2 A=4 B=3 C=2', scheduler: 'wrr', added: 'A=4 B=3 C=2', steps: ['C B A A B A C B A C B A A B A C B A C B A'] },
+  { name: '§2 A=2 B=4 C=6 (di 2)', scheduler: 'wrr', added: 'A=2 B=4 C=6', steps: ['C B A C C B C B A C C B'] },
+  { name: '§2 A=1 B=1', scheduler: 'wrr', added: 'A=1 B=1', steps: ['B A B A'] },
+  { name: '§2 A=1 B=0 C=1', scheduler: 'wrr', added: 'A=1 B=0 C=1', steps: ['C A C A'] },
+  { name: '§2 A=3 alone, then B=2, C=1', scheduler: 'wrr', added: 'A=3', steps: ['A', (b) => (b.add('B', 2), b.add('C', 1)), 'C B A A B A'] },
+  { name: '§2 A=5 OVERLOAD, B=1', scheduler: 'wrr', added: 'A=5 B=1', overloaded: 'A', steps: ['B B B'] },
+  { name: '§2 all weights 0', scheduler: 'wrr', added: 'A=0 B=0', steps: ['- -'] },
+  { name: 'all OVERLOAD', scheduler: 'wrr', added: 'A=2 B=1', overloaded: 'A B', steps: ['- - -'] },
+  // cw=2: B skipped (OVERLOAD), A; cw=1: C, A. The edit resets the cursor, cw stays 1.
   {
-    name: '§2 A=5 OVERLOAD, B=1',
+    name: 'OVERLOAD mid-cycle, then an edit',
     scheduler: 'wrr',
-    added: 'A=5 B=1',
-    setup: (b) => b.overload('A'),
-    picks: 'B B B',
+    added: 'A=3 B=2 C=1',
+    steps: ['C B A A', (b) => b.overload('B'), 'A C A', (b) => (b.overload('B', false), b.edit('C', 1)), 'C B A A'],
   },
-  { name: '§2 all weights 0', scheduler: 'wrr', added: 'A=0 B=0', picks: '- -' },
-  { name: 'wrr: all OVERLOAD', scheduler: 'wrr', added: 'A=2 B=1', setup: (b) => (b.overload('A'), b.overload('B')), picks: '- - -' },
+  // From B: cw 1 -> restart at 3, then 2, then the cw = 1 pass ends at B: cursor B, cw 1 (not the head at cw 3).
+  {
+    name: 'everything OVERLOAD after a restart: stops at the start',
+    scheduler: 'wrr',
+    added: 'A=3 B=2 C=1',
+    steps: ['C B', (b) => 'ABC'.split('').forEach((x) => b.overload(x)), '-', (b) => 'ABC'.split('').forEach((x) => b.overload(x, false)), 'A A B A'],
+  },
+  { name: 'removing the server under the cursor: back to the head', scheduler: 'wrr', added: 'A=1 B=1 C=1', steps: ['C B', (b) => b.remove('B'), 'C A C A'] },
 ];
 
-t.test('worked examples', async (t) => {
-  for (const c of cases) {
-    const b = new Bench(c.scheduler, c.added);
-    c.setup?.(b);
-    t.equal(b.picks(c.picks.split(' ').length), c.picks, `${c.scheduler} ${c.name}`);
-  }
-});
-
-t.test('§2 A=3 alone, one pick, then B=2 and C=1 added: C B A A B A', async (t) => {
-  const b = new Bench('wrr', 'A=3');
-  t.equal(b.pick(), 'A');
-  b.add('B', 2);
-  b.add('C', 1);
-  t.equal(b.picks(6), 'C B A A B A');
-});
-
-t.test('wrr: an OVERLOAD cleared mid-cycle is picked again; an edit resets the cursor', async (t) => {
-  const b = new Bench('wrr', 'A=3 B=2 C=1');
-  t.equal(b.picks(4), 'C B A A');
-  b.overload('B');
-  // cw=2: B skipped (OVERLOAD), A; cw=1: C, (B skipped), A.
-  t.equal(b.picks(3), 'A C A');
-  b.overload('B', false);
-  // Edit: cursor to head, cw stays (1 <= mw): the cw=1 pass starts over.
-  b.edit('C', 1);
-  t.equal(b.picks(4), 'C B A A');
-});
-
-t.test('wrr: a pick that finds everything OVERLOAD after a restart stops at its start', async (t) => {
-  const b = new Bench('wrr', 'A=3 B=2 C=1');
-  t.equal(b.picks(2), 'C B');
-  for (const x of 'ABC') b.overload(x);
-  // From B: cw 1 -> restart at 3, 2, then the cw = 1 pass ends at B: cursor B, cw 1.
-  t.equal(b.pick(), '-');
-  for (const x of 'ABC') b.overload(x, false);
-  t.equal(b.picks(4), 'A A B A');
-});
-
-t.test('wrr: removing the server under the cursor restarts at the head', async (t) => {
-  const b = new Bench('wrr', 'A=1 B=1 C=1');
-  t.equal(b.picks(2), 'C B');
-  b.remove('B');
-  t.equal(b.picks(4), 'C A C A');
-});
-
-t.test('rr: removal of the server under the cursor continues with the next one', async (t) => {
-  const b = new Bench('rr', 'A=1 B=1 C=1');
-  t.equal(b.picks(2), 'C B');
-  b.remove('B');
-  t.equal(b.picks(3), 'A C A');
-  b.add('D', 1);
-  // D is at the head: reached when the cursor wraps.
-  t.equal(b.picks(4), 'D C A D');
-});
+t.test('worked examples and hooks', async (t) => runScenarios(t, scenarios));
 
 t.test('wrr serves exactly in proportion to the weights over whole cycles', async (t) => {
   const rnd = seeded(3);
