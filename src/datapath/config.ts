@@ -80,6 +80,13 @@ const SCHED_FLAG_BITS: Record<string, { bit: number; scheduler?: string }> = {
 /** ipvsadm --set accepts 0..2678400 s (31 days). */
 const MAX_TIMEOUT = 2678400;
 
+/** The flag bits of ipvsadm -b names (unknown names contribute nothing: validate first). */
+export function schedFlagBits(names: readonly string[]): number {
+  let bits = 0;
+  for (const n of names) bits |= SCHED_FLAG_BITS[n]?.bit ?? 0;
+  return bits;
+}
+
 const SYSCTL_KEYS: Record<string, { key: keyof DatapathSysctl; max: number }> = {
   expire_nodest_conn: { key: 'expireNodestConn', max: 1 },
   expire_quiescent_template: { key: 'expireQuiescentTemplate', max: 1 },
@@ -238,6 +245,11 @@ export function loadForwardConfig(file: string): ForwardConfig {
   return parseForwardConfig(text, file);
 }
 
+/** The identity of a real server of a service, under which its stats slot is kept. */
+export function destSlotKey(s: ForwardService, d: Pick<ForwardServer, 'address' | 'port'>): string {
+  return `${serviceName(s)} -> ${d.address}:${d.port}`;
+}
+
 /**
  * Builds a datapath snapshot. Real servers keep their stats slot across calls through
  * `slots` (key "proto vip:port -> rip:port"), so counters survive a reload.
@@ -253,7 +265,7 @@ export function snapshotOf(cfg: ForwardConfig, routes: RouteSpec[], slots: Map<s
     ...(s.persistent > 0 ? { persistence: { timeout: s.persistent, netmask: ip4FromString(s.netmask) } } : {}),
     // IPVS lists real servers newest first.
     dests: [...s.servers].reverse().map((d) => {
-      const key = `${serviceName(s)} -> ${d.address}:${d.port}`;
+      const key = destSlotKey(s, d);
       let slot = slots.get(key);
       if (slot === undefined) {
         slot = slots.size;

@@ -1,0 +1,459 @@
+// uvsd, the daemon: one per director (network namespace). It owns the configuration model
+// (src/config/model.ts), the datapath workers (src/datapath/pool.ts), the kernel isolation
+// rules, the statistics and their rate estimators, and the admin socket uvsadm talks to.
+// Every change goes the same way: a new model is validated, converted to a service-table
+// snapshot, the isolation rules are applied, the snapshot is published, and only then does
+// it become the running model — a change that fails anywhere leaves the running one in
+// force.
+//
+// SIGHUP re-reads the config file and applies only the difference: services and servers
+// that stay keep their connections and scheduler state (Engine.apply edits lists), and a
+// removed real server is first drained — kept at weight 0 until its connections are gone
+// (or the drain timeout passes) — then removed.
+
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { dirname } from 'node:path';
+import type { Logger } from 'pino';
+import { UvsError } from '../errors.js';
+import { destSlotKey, isolationRulesOf, snapshotOf, type ForwardConfig } from '../datapath/config.js';
+import { KernelIsolation } from '../datapath/isolation.js';
+import { Datapath } from '../datapath/pool.js';
+import { kernelRoutes, prefixMask } from '../datapath/routes.js';
+import { openPort } from '../datapath/ports.js';
+import { sendGratuitousArp } from '../frameio/interface.js';
+import { ip4FromString } from '../packet/addr.js';
+import { parseMarkRules, type MarkRule } from '../tables/fwmark.js';
+import { DEFAULT_TIMEOUTS, TCP_ESTABLISHED, TCP_FIN_WAIT, UDP_STATE } from '../tables/tcp-states.js';
+import type { ConnectionRow } from '../tables/listing.js';
+import { emptyTable, sameServer, sameService, serviceKey, type RealServer, type ServiceTable, type VirtualService } from '../config/model.js';
+import { forwardConfigOf } from './forward-config.js';
+import { addCounters, ESTIMATOR_INTERVAL_MS, RateEstimator, subCounters, ZERO_COUNTERS, type Counters, type Rates } from './estimator.js';
+import { MAX_LINE, type Request, type Response } from './protocol.js';
+import type { DaemonPaths } from './paths.js';
+
+export interface UvsdOptions {
+  paths: DaemonPaths;
+  logger: Logger;
+  /** Config file (any dialect); absent = start empty, configured through uvsadm. */
+  configFile?: string;
+  /** Loads a config file into the model (src/config/detect.ts loadConfig). */
+  load: (file: string) => ServiceTable;
+  /** Checks a model; throws a UvsError naming what is wrong (src/config/validate.ts). */
+  validate: (table: ServiceTable) => void;
+  /** Applies a parsed uvsadm command to the model: the new model, or ipvsadm's error and exit code. */
+  applyCommand: (table: ServiceTable, command: unknown) => { table: ServiceTable } | { error: string; exitCode: number };
+  /** Datapath interfaces; default every interface that is up, but lo. */
+  interfaces?: string[];
+  workers?: number;
+  /** Connection-table entries per worker. */
+  connections?: number;
+  /** Firewall-mark rules file (iptables-shaped MARK rules). */
+  markRulesFile?: string;
+  /** How long a server removed by a reload drains at weight 0 at most (ms). Default 60000. */
+  drainMs?: number;
+  /** nftables table name for isolation. Default 'uvs'. */
+  isolationTable?: string;
+}
+
+/** Per real server (or service, or total): counters since the last -Z, rates, connection counts. */
+export interface StatRecord {
+  counters: Counters;
+  rates: Rates;
+  active: number;
+  inactive: number;
+  persist: number;
+}
+
+export interface ServerView {
+  server: RealServer;
+  stats: StatRecord;
+  /** Being drained after a reload removed it (weight shown as 0). */
+  draining: boolean;
+}
+
+export interface ServiceView {
+  service: VirtualService;
+  stats: StatRecord;
+  servers: ServerView[];
+}
+
+/** What a listing needs (uvsadm formats it). */
+export interface TableView {
+  services: ServiceView[];
+  total: StatRecord;
+  timeouts: { tcp: number; tcpfin: number; udp: number };
+  /** Connection-table size per worker (ipvsadm's "size=" shows the hash table size). */
+  tableSize: number;
+  connections?: ConnectionRow[];
+}
+
+interface Draining {
+  service: VirtualService;
+  server: RealServer;
+  until: number;
+}
+
+export class Uvsd {
+  private table: ServiceTable = emptyTable();
+  private draining: Draining[] = [];
+  private readonly slots = new Map<string, number>();
+  private readonly baselines = new Map<string, Counters>();
+  private readonly estimators = new Map<string, RateEstimator>();
+  private markRules: MarkRule[] = [];
+  private server?: Server;
+  private timers: NodeJS.Timeout[] = [];
+  private interfaces: string[] = [];
+  private busy: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    private readonly options: UvsdOptions,
+    private readonly dp: Datapath,
+    private readonly isolation: KernelIsolation,
+  ) {}
+
+  get log(): Logger {
+    return this.options.logger;
+  }
+
+  /** Starts the datapath with the config file's model (or an empty one) and opens the admin socket. */
+  static async start(options: UvsdOptions): Promise<Uvsd> {
+    const interfaces = options.interfaces ?? upInterfaces();
+    const markRules = options.markRulesFile ? parseMarkRules(readFileSync(options.markRulesFile, 'utf8'), options.markRulesFile) : [];
+    const table = options.configFile ? options.load(options.configFile) : emptyTable();
+    options.validate(table);
+    const settings = { interfaces: table.director.interfaces?.length ? table.director.interfaces : interfaces, markRules, ...(options.workers ? { workers: options.workers } : {}), ...(options.connections ? { connections: options.connections } : {}) };
+    if (settings.interfaces.length === 0) throw new UvsError('UVS_DAEMON', 'no network interface is up besides lo: nothing to balance on (give --interfaces)');
+    for (const name of settings.interfaces) openPort(name, { rxBlocks: 1, txFrames: 1 }).socket.close(); // one clear error for a wrong name
+    const slots = new Map<string, number>();
+    const { config, skipped } = forwardConfigOf(table, settings);
+    const snapshot = snapshotOf(config, kernelRoutes(config.interfaces), slots);
+    const isolation = await KernelIsolation.open({ table: options.isolationTable ?? 'uvs' });
+    let dp: Datapath;
+    try {
+      await isolation.apply(isolationRulesOf(config));
+      dp = await Datapath.start({ interfaces: config.interfaces, ...(options.workers ? { workers: options.workers } : {}), ...(options.connections ? { connections: options.connections } : {}) }, { ...snapshot, generation: 0 });
+    } catch (err) {
+      await isolation.close();
+      throw err;
+    }
+    const d = new Uvsd(options, dp, isolation);
+    for (const [k, v] of slots) d.slots.set(k, v);
+    d.table = table;
+    d.markRules = markRules;
+    d.interfaces = config.interfaces;
+    if (skipped.length) d.log.warn({ skipped }, 'services the datapath does not balance (IPv6/SCTP) are kept in the table only');
+    d.announce(config);
+    await d.listen();
+    d.timers.push(setInterval(() => d.tickEstimators(), ESTIMATOR_INTERVAL_MS));
+    d.timers.push(setInterval(() => void d.serialized(() => d.finishDrains()), 1000));
+    d.log.info({ workers: dp.workers, interfaces: config.interfaces, services: table.services.length, socket: options.paths.socket, config: options.configFile ?? null }, 'uvsd started');
+    return d;
+  }
+
+  /** The running model (what uvsadm -S saves). */
+  get model(): ServiceTable {
+    return this.table;
+  }
+
+  /** Runs changes one at a time, in arrival order. */
+  private serialized<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.busy.then(fn, fn);
+    this.busy = next.catch(() => undefined);
+    return next;
+  }
+
+  /** The model plus servers still draining (at weight 0): what the datapath runs. */
+  private effective(table: ServiceTable): ServiceTable {
+    if (this.draining.length === 0) return table;
+    return {
+      ...table,
+      services: table.services.map((s) => {
+        const extra = this.draining.filter((d) => sameService(d.service, s) && !s.servers.some((x) => sameServer(x, d.server)));
+        return extra.length === 0 ? s : { ...s, servers: [...s.servers, ...extra.map((d) => ({ ...d.server, weight: 0 }))] };
+      }),
+    };
+  }
+
+  /** Validates and runs `next`; the running model changes only if everything succeeded. */
+  private async install(next: ServiceTable, why: string): Promise<void> {
+    this.options.validate(next);
+    const { config, skipped } = forwardConfigOf(this.effective(next), { interfaces: this.interfaces, markRules: this.markRules });
+    const snapshot = snapshotOf(config, kernelRoutes(config.interfaces), this.slots);
+    await this.isolation.apply(isolationRulesOf(config));
+    const generation = this.dp.publish(snapshot);
+    if (!(await this.dp.applied(generation))) throw new UvsError('UVS_DAEMON', `the datapath workers did not take generation ${generation}`);
+    const before = new Set(this.table.services.filter((s) => s.fwmark === 0).map((s) => s.address));
+    this.table = next;
+    if (skipped.length) this.log.warn({ skipped }, 'services the datapath does not balance (IPv6/SCTP) are kept in the table only');
+    this.announce(config, before);
+    this.log.info({ why, generation, services: next.services.length, draining: this.draining.length }, 'table applied');
+  }
+
+  /** Gratuitous ARP for owned addresses that are new (all of them at start). */
+  private announce(config: ForwardConfig, known = new Set<string>()): void {
+    const addresses = [...new Set([...config.services.filter((s) => s.fwmark === 0).map((s) => s.address), ...config.owned])].filter((a) => !known.has(a));
+    for (const addr of addresses) {
+      for (const name of config.interfaces) {
+        const p = openPort(name, { rxBlocks: 1, txFrames: 1 });
+        p.socket.close();
+        const a = ip4FromString(addr);
+        if (p.ipv4.some((x) => ((a ^ x.address) & prefixMask(x.prefixLength)) >>> 0 === 0)) {
+          try {
+            sendGratuitousArp(name, addr, { form: 'request' });
+          } catch (err) {
+            this.log.warn({ err, addr, name }, 'gratuitous ARP failed');
+          }
+        }
+      }
+    }
+  }
+
+  /** Re-reads the config file and applies the difference (SIGHUP). */
+  reload(): Promise<void> {
+    return this.serialized(async () => {
+      const file = this.options.configFile;
+      if (!file) throw new UvsError('UVS_DAEMON', 'uvsd was started without a config file: nothing to reload');
+      const next = this.options.load(file);
+      const now = Date.now();
+      // Servers the new file drops are drained at weight 0 first.
+      const drains: Draining[] = [...this.draining];
+      for (const s of this.table.services) {
+        const ns = next.services.find((x) => sameService(x, s));
+        if (!ns) continue; // a removed service goes at once, as ipvsadm -D
+        for (const d of s.servers) if (!ns.servers.some((x) => sameServer(x, d)) && !drains.some((x) => sameService(x.service, s) && sameServer(x.server, d))) drains.push({ service: s, server: d, until: now + (this.options.drainMs ?? 60_000) });
+      }
+      const old = this.draining;
+      this.draining = drains.filter((d) => { const ns = next.services.find((x) => sameService(x, d.service)); return ns !== undefined && !ns.servers.some((x) => sameServer(x, d.server)); });
+      try {
+        await this.install(next, `reload ${file}`);
+      } catch (err) {
+        this.draining = old;
+        throw err;
+      }
+    });
+  }
+
+  /** Drops drained servers whose connections are gone (or whose time is up). */
+  private async finishDrains(): Promise<void> {
+    if (this.draining.length === 0) return;
+    const now = Date.now();
+    const sums = this.dp.stats.sum().dests;
+    const done = this.draining.filter((d) => {
+      const slot = this.slotOf(d.service, d.server);
+      const rec = slot === undefined ? undefined : sums.get(slot);
+      return now >= d.until || !rec || rec.active! + rec.inactive! === 0;
+    });
+    if (done.length === 0) return;
+    this.draining = this.draining.filter((d) => !done.includes(d));
+    try {
+      await this.install(this.table, `drained ${done.map((d) => `${serviceKey(d.service)} -> ${d.server.address}:${d.server.port}`).join(', ')}`);
+    } catch (err) {
+      this.draining.push(...done);
+      this.log.error({ err }, 'removing drained servers failed');
+    }
+  }
+
+  /** Applies a parsed uvsadm command. */
+  command(command: unknown): Promise<Response> {
+    return this.serialized(async () => {
+      const r = this.options.applyCommand(this.table, command);
+      if ('error' in r) return { ok: false, error: r.error, exitCode: r.exitCode };
+      try {
+        await this.install(r.table, 'uvsadm');
+      } catch (err) {
+        const e = err as UvsError;
+        this.log.warn({ err }, 'uvsadm change refused');
+        return { ok: false, error: e.message, exitCode: 255 };
+      }
+      return { ok: true };
+    });
+  }
+
+  /** Replaces the whole model (uvsadm -R, or a config pushed over the socket). */
+  replace(table: ServiceTable, why: string): Promise<void> {
+    return this.serialized(() => this.install(table, why));
+  }
+
+  private slotOf(s: VirtualService, d: RealServer): number | undefined {
+    const fs = { protocol: s.protocol === 'udp' ? 'udp' : 'tcp', address: s.fwmark !== 0 ? '0.0.0.0' : s.address, port: s.port, fwmark: s.fwmark } as const;
+    return this.slots.get(destSlotKey(fs as Parameters<typeof destSlotKey>[0], d));
+  }
+
+  private rawCounters(slot: number | undefined, sums: Map<number, Record<string, number>>): Counters {
+    const r = slot === undefined ? undefined : sums.get(slot);
+    if (!r) return { ...ZERO_COUNTERS };
+    return { conns: r.conns ?? 0, inPkts: r.inPkts ?? 0, outPkts: r.outPkts ?? 0, inBytes: r.inBytes ?? 0, outBytes: r.outBytes ?? 0 };
+  }
+
+  /** Counters since the last -Z for a stats key. */
+  private since(key: string, raw: Counters): Counters {
+    return subCounters(raw, this.baselines.get(key) ?? ZERO_COUNTERS);
+  }
+
+  private estimator(key: string): RateEstimator {
+    let e = this.estimators.get(key);
+    if (!e) {
+      e = new RateEstimator();
+      this.estimators.set(key, e);
+    }
+    return e;
+  }
+
+  /** Every record the listing shows, by key: "S <service>", "D <service> -> <server>", "total". */
+  private records(): Map<string, { counters: Counters; active: number; inactive: number; persist: number }> {
+    const sums = this.dp.stats.sum().dests;
+    const out = new Map<string, { counters: Counters; active: number; inactive: number; persist: number }>();
+    let total = { ...ZERO_COUNTERS };
+    for (const s of this.effective(this.table).services) {
+      let svc = { ...ZERO_COUNTERS };
+      for (const d of s.servers) {
+        const slot = this.slotOf(s, d);
+        const key = `D ${serviceKey(s)} -> ${d.address}:${d.port}`;
+        const counters = this.since(key, this.rawCounters(slot, sums));
+        const r = slot === undefined ? undefined : sums.get(slot);
+        out.set(key, { counters, active: r?.active ?? 0, inactive: r?.inactive ?? 0, persist: r?.persist ?? 0 });
+        svc = addCounters(svc, counters);
+      }
+      out.set(`S ${serviceKey(s)}`, { counters: svc, active: 0, inactive: 0, persist: 0 });
+      total = addCounters(total, svc);
+    }
+    out.set('total', { counters: total, active: 0, inactive: 0, persist: 0 });
+    return out;
+  }
+
+  private tickEstimators(): void {
+    for (const [key, rec] of this.records()) this.estimator(key).tick(rec.counters);
+  }
+
+  /** -Z: counters and rates of one service (and its servers), or of everything, start again from 0. */
+  zero(service?: VirtualService): void {
+    const sums = this.dp.stats.sum().dests;
+    for (const s of this.effective(this.table).services) {
+      if (service && !sameService(s, service)) continue;
+      for (const d of s.servers) {
+        const key = `D ${serviceKey(s)} -> ${d.address}:${d.port}`;
+        const raw = this.rawCounters(this.slotOf(s, d), sums);
+        this.baselines.set(key, raw);
+      }
+    }
+    for (const [key, rec] of this.records()) if (!service || key === 'total' || key.includes(serviceKey(service))) this.estimator(key).reset(rec.counters);
+  }
+
+  /** The table with its statistics, for listings. */
+  view(withConnections: boolean): TableView {
+    const recs = this.records();
+    const stat = (key: string): StatRecord => {
+      const r = recs.get(key) ?? { counters: { ...ZERO_COUNTERS }, active: 0, inactive: 0, persist: 0 };
+      return { ...r, rates: this.estimator(key).rates() };
+    };
+    const services = this.effective(this.table).services.map((s) => ({
+      service: s,
+      stats: stat(`S ${serviceKey(s)}`),
+      servers: s.servers.map((d) => ({ server: d, stats: stat(`D ${serviceKey(s)} -> ${d.address}:${d.port}`), draining: this.draining.some((x) => sameService(x.service, s) && sameServer(x.server, d)) })),
+    }));
+    const t = this.table.timeouts;
+    return {
+      services,
+      total: stat('total'),
+      timeouts: { tcp: t.tcp || DEFAULT_TIMEOUTS[TCP_ESTABLISHED]!, tcpfin: t.tcpfin || DEFAULT_TIMEOUTS[TCP_FIN_WAIT]!, udp: t.udp || DEFAULT_TIMEOUTS[UDP_STATE]! },
+      tableSize: 4096,
+      ...(withConnections ? { connections: this.dp.connections() } : {}),
+    };
+  }
+
+  /** One admin request. */
+  async handle(req: Request): Promise<Response> {
+    switch (req.op) {
+      case 'ping':
+        return { ok: true, pid: process.pid };
+      case 'command':
+        return this.command(req.command);
+      case 'view':
+        return { ok: true, view: this.view(req.connections === true) };
+      case 'table':
+        return { ok: true, table: this.table };
+      case 'replace':
+        await this.replace(req.table as ServiceTable, String(req.why ?? 'replace'));
+        return { ok: true };
+      case 'zero':
+        this.zero(req.service as VirtualService | undefined);
+        return { ok: true };
+      case 'reload':
+        await this.reload();
+        return { ok: true };
+      case 'stats':
+        return { ok: true, stats: this.dp.stats.sum() as unknown as Record<string, unknown> };
+      case 'shutdown':
+        setImmediate(() => process.kill(process.pid, 'SIGTERM'));
+        return { ok: true };
+      default:
+        return { ok: false, error: `unknown op '${req.op}'`, exitCode: 2 };
+    }
+  }
+
+  private async listen(): Promise<void> {
+    const path = this.options.paths.socket;
+    mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
+    rmSync(path, { force: true }); // a stale socket of a dead daemon (uvsadm checked nobody answers)
+    const server = createServer((sock) => this.serve(sock));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(path, () => resolve());
+    });
+    chmodSync(path, 0o600);
+    writeFileSync(this.options.paths.pid, `${process.pid}\n`);
+    this.server = server;
+  }
+
+  private serve(sock: Socket): void {
+    let buf = '';
+    sock.setEncoding('utf8');
+    sock.on('error', () => undefined);
+    sock.on('data', (d: string) => {
+      buf += d;
+      if (buf.length > MAX_LINE) {
+        sock.destroy();
+        return;
+      }
+      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        void this.answer(sock, line);
+      }
+    });
+  }
+
+  private async answer(sock: Socket, line: string): Promise<void> {
+    let id: unknown = null;
+    let res: Response;
+    try {
+      const req = JSON.parse(line) as Request & { id?: unknown };
+      id = req.id ?? null;
+      if (typeof req.op !== 'string') throw new UvsError('UVS_DAEMON_PROTOCOL', 'a request needs an "op"');
+      res = await this.handle(req);
+    } catch (err) {
+      const e = err as { code?: string; message?: string };
+      res = { ok: false, error: e.message ?? String(err), exitCode: 255, ...(e.code ? { code: e.code } : {}) };
+    }
+    if (!sock.destroyed) sock.write(JSON.stringify({ id, ...res }) + '\n');
+  }
+
+  /** SIGTERM: socket closed, workers stopped, isolation rules removed. */
+  async stop(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    rmSync(this.options.paths.socket, { force: true });
+    rmSync(this.options.paths.pid, { force: true });
+    await this.dp.stop();
+    await this.isolation.close();
+    this.log.info('uvsd stopped');
+  }
+}
+
+/** Every interface that is up, but loopback (`ip -j link`). */
+export function upInterfaces(): string[] {
+  const json = execFileSync('ip', ['-j', 'link', 'show', 'up'], { encoding: 'utf8' });
+  return (JSON.parse(json) as { ifname: string; flags?: string[] }[]).filter((l) => !(l.flags ?? []).includes('LOOPBACK')).map((l) => l.ifname.split('@')[0]!);
+}
