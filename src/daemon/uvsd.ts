@@ -26,10 +26,10 @@ import { sendGratuitousArp } from '../frameio/interface.js';
 import { ip4FromString } from '../packet/addr.js';
 import { parseMarkRules, type MarkRule } from '../tables/fwmark.js';
 import { DEFAULT_TIMEOUTS, TCP_ESTABLISHED, TCP_FIN_WAIT, UDP_STATE } from '../tables/tcp-states.js';
-import type { ConnectionRow } from '../tables/listing.js';
 import { emptyTable, sameServer, sameService, serviceKey, type RealServer, type ServiceTable, type VirtualService } from '../config/model.js';
 import { forwardConfigOf } from './forward-config.js';
-import { addCounters, ESTIMATOR_INTERVAL_MS, RateEstimator, subCounters, ZERO_COUNTERS, type Counters, type Rates } from './estimator.js';
+import { addCounters, ESTIMATOR_INTERVAL_MS, RateEstimator, subCounters, ZERO_COUNTERS, type Counters } from './estimator.js';
+import { listingDataOf, parseArgs, runUvsadm, type ListingData, type Stats } from '../control/ipvsadm/index.js';
 import { MAX_LINE, type Request, type Response } from './protocol.js';
 import type { DaemonPaths } from './paths.js';
 
@@ -42,8 +42,6 @@ export interface UvsdOptions {
   load: (file: string) => ServiceTable;
   /** Checks a model; throws a UvsError naming what is wrong (src/config/validate.ts). */
   validate: (table: ServiceTable) => void;
-  /** Applies a parsed uvsadm command to the model: the new model, or ipvsadm's error and exit code. */
-  applyCommand: (table: ServiceTable, command: unknown) => { table: ServiceTable } | { error: string; exitCode: number };
   /** Datapath interfaces; default every interface that is up, but lo. */
   interfaces?: string[];
   workers?: number;
@@ -55,38 +53,6 @@ export interface UvsdOptions {
   drainMs?: number;
   /** nftables table name for isolation. Default 'uvs'. */
   isolationTable?: string;
-}
-
-/** Per real server (or service, or total): counters since the last -Z, rates, connection counts. */
-export interface StatRecord {
-  counters: Counters;
-  rates: Rates;
-  active: number;
-  inactive: number;
-  persist: number;
-}
-
-export interface ServerView {
-  server: RealServer;
-  stats: StatRecord;
-  /** Being drained after a reload removed it (weight shown as 0). */
-  draining: boolean;
-}
-
-export interface ServiceView {
-  service: VirtualService;
-  stats: StatRecord;
-  servers: ServerView[];
-}
-
-/** What a listing needs (uvsadm formats it). */
-export interface TableView {
-  services: ServiceView[];
-  total: StatRecord;
-  timeouts: { tcp: number; tcpfin: number; udp: number };
-  /** Connection-table size per worker (ipvsadm's "size=" shows the hash table size). */
-  tableSize: number;
-  connections?: ConnectionRow[];
 }
 
 interface Draining {
@@ -255,22 +221,6 @@ export class Uvsd {
     }
   }
 
-  /** Applies a parsed uvsadm command. */
-  command(command: unknown): Promise<Response> {
-    return this.serialized(async () => {
-      const r = this.options.applyCommand(this.table, command);
-      if ('error' in r) return { ok: false, error: r.error, exitCode: r.exitCode };
-      try {
-        await this.install(r.table, 'uvsadm');
-      } catch (err) {
-        const e = err as UvsError;
-        this.log.warn({ err }, 'uvsadm change refused');
-        return { ok: false, error: e.message, exitCode: 255 };
-      }
-      return { ok: true };
-    });
-  }
-
   /** Replaces the whole model (uvsadm -R, or a config pushed over the socket). */
   replace(table: ServiceTable, why: string): Promise<void> {
     return this.serialized(() => this.install(table, why));
@@ -328,7 +278,7 @@ export class Uvsd {
   }
 
   /** -Z: counters and rates of one service (and its servers), or of everything, start again from 0. */
-  zero(service?: VirtualService): void {
+  zero(service?: Pick<VirtualService, 'protocol' | 'address' | 'port' | 'fwmark' | 'family'>): void {
     const sums = this.dp.stats.sum().dests;
     for (const s of this.effective(this.table).services) {
       if (service && !sameService(s, service)) continue;
@@ -341,26 +291,54 @@ export class Uvsd {
     for (const [key, rec] of this.records()) if (!service || key === 'total' || key.includes(serviceKey(service))) this.estimator(key).reset(rec.counters);
   }
 
-  /** The table with its statistics, for listings. */
-  view(withConnections: boolean): TableView {
+  /** What a listing of `table` shows (counters since -Z, rates, connection counts), for uvsadm. */
+  listingData(table: ServiceTable, withConnections: boolean): ListingData {
     const recs = this.records();
-    const stat = (key: string): StatRecord => {
-      const r = recs.get(key) ?? { counters: { ...ZERO_COUNTERS }, active: 0, inactive: 0, persist: 0 };
-      return { ...r, rates: this.estimator(key).rates() };
+    const stats = (key: string): Stats => {
+      const c = recs.get(key)?.counters ?? ZERO_COUNTERS;
+      const r = this.estimator(key).rates();
+      return { conns: c.conns, inpkts: c.inPkts, outpkts: c.outPkts, inbytes: c.inBytes, outbytes: c.outBytes, cps: r.cps, inpps: r.inPps, outpps: r.outPps, inbps: r.inBps, outbps: r.outBps };
     };
-    const services = this.effective(this.table).services.map((s) => ({
-      service: s,
-      stats: stat(`S ${serviceKey(s)}`),
-      servers: s.servers.map((d) => ({ server: d, stats: stat(`D ${serviceKey(s)} -> ${d.address}:${d.port}`), draining: this.draining.some((x) => sameService(x.service, s) && sameServer(x.server, d)) })),
-    }));
-    const t = this.table.timeouts;
-    return {
-      services,
-      total: stat('total'),
-      timeouts: { tcp: t.tcp || DEFAULT_TIMEOUTS[TCP_ESTABLISHED]!, tcpfin: t.tcpfin || DEFAULT_TIMEOUTS[TCP_FIN_WAIT]!, udp: t.udp || DEFAULT_TIMEOUTS[UDP_STATE]! },
-      tableSize: 4096,
-      ...(withConnections ? { connections: this.dp.connections() } : {}),
-    };
+    const shown = table === this.table ? this.effective(table) : table;
+    const data = listingDataOf(shown, withConnections ? { connections: this.dp.connections() } : {});
+    // The model's listing with zero counters, overlaid with the live ones.
+    for (const ls of data.services) {
+      ls.stats = stats(`S ${serviceKey(ls.service)}`);
+      for (const ld of ls.servers) {
+        const key = `D ${serviceKey(ls.service)} -> ${ld.server.address}:${ld.server.port}`;
+        const r = recs.get(key);
+        ld.stats = stats(key);
+        ld.activeConns = r?.active ?? 0;
+        ld.inactConns = r?.inactive ?? 0;
+        ld.persistConns = r?.persist ?? 0;
+      }
+    }
+    return data;
+  }
+
+  /** A whole uvsadm invocation (argv as ipvsadm takes it), run against the live table. */
+  run(argv: string[], prog: string, stdin: string | undefined): Promise<Response> {
+    return this.serialized(async () => {
+      // Reading every worker's table is only worth it for -L -c.
+      const parsed = parseArgs(argv, { prog });
+      const wantsConnections = parsed.ok && parsed.command.kind === 'list' && parsed.command.view === 'connections';
+      const outcome = runUvsadm({ table: this.table, daemons: [] }, argv, {
+        prog,
+        ...(stdin !== undefined ? { stdin } : {}),
+        listing: (state) => this.listingData(state.table, wantsConnections),
+      });
+      if (outcome.state.table !== this.table) {
+        try {
+          await this.install(outcome.state.table, `${prog} ${argv.join(' ')}`);
+        } catch (err) {
+          const e = err as { message?: string };
+          this.log.warn({ err, argv }, 'uvsadm change refused by the datapath');
+          return { ok: true, stdout: outcome.stdout, stderr: `${outcome.stderr}${e.message ?? String(err)}\n`, exitCode: 255 };
+        }
+      }
+      for (const c of outcome.applied) if (c.kind === 'zero') this.zero(c.service ?? undefined);
+      return { ok: true, stdout: outcome.stdout, stderr: outcome.stderr, exitCode: outcome.exitCode };
+    });
   }
 
   /** One admin request. */
@@ -368,10 +346,10 @@ export class Uvsd {
     switch (req.op) {
       case 'ping':
         return { ok: true, pid: process.pid };
-      case 'command':
-        return this.command(req.command);
-      case 'view':
-        return { ok: true, view: this.view(req.connections === true) };
+      case 'run':
+        return this.run((req.argv as string[]).map(String), String(req.prog ?? 'ipvsadm'), typeof req.stdin === 'string' ? req.stdin : undefined);
+      case 'listing':
+        return { ok: true, listing: this.listingData(this.table, req.connections === true) as unknown as Record<string, unknown> };
       case 'table':
         return { ok: true, table: this.table };
       case 'replace':
