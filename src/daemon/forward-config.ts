@@ -48,7 +48,9 @@ export function forwardConfigOf(table: ServiceTable, settings: DatapathSettings)
     services.push(forwardService(s));
   }
   const config: ForwardConfig = {
-    interfaces: table.director.interfaces?.length ? table.director.interfaces : settings.interfaces,
+    // The dialects name where VIPs live (lvs.cf `address = VIP eth0:1`), not every interface
+    // the datapath needs (the servers' side too): uvsd's own setting decides.
+    interfaces: settings.interfaces,
     ...(settings.workers ? { workers: settings.workers } : {}),
     ...(settings.connections ? { connections: settings.connections } : {}),
     owned: table.director.owned.filter((a) => !a.includes(':')),

@@ -89,7 +89,7 @@ export class Uvsd {
     const markRules = options.markRulesFile ? parseMarkRules(readFileSync(options.markRulesFile, 'utf8'), options.markRulesFile) : [];
     const table = options.configFile ? options.load(options.configFile) : emptyTable();
     options.validate(table);
-    const settings = { interfaces: table.director.interfaces?.length ? table.director.interfaces : interfaces, markRules, ...(options.workers ? { workers: options.workers } : {}), ...(options.connections ? { connections: options.connections } : {}) };
+    const settings = { interfaces, markRules, ...(options.workers ? { workers: options.workers } : {}), ...(options.connections ? { connections: options.connections } : {}) };
     if (settings.interfaces.length === 0) throw new UvsError('UVS_DAEMON', 'no network interface is up besides lo: nothing to balance on (give --interfaces)');
     for (const name of settings.interfaces) openPort(name, { rxBlocks: 1, txFrames: 1 }).socket.close(); // one clear error for a wrong name
     const slots = new Map<string, number>();

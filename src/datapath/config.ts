@@ -299,12 +299,15 @@ export function isolationRulesOf(cfg: ForwardConfig): IsolationRules {
   // Firewall-mark services: what the rules mark (by /32 destination and port); their NAT
   // servers answer on any port and protocol the marks group.
   const markEntries = marked.length > 0 ? new MarkClassifier(cfg.markRules).isolationEntries().services : [];
+  const services = [...addressed.map((s) => ({ protocol: s.protocol, vip: s.address, port: s.port })), ...markEntries];
+  const vips = new Set(services.map((s) => s.vip));
   return {
-    services: [...addressed.map((s) => ({ protocol: s.protocol, vip: s.address, port: s.port })), ...markEntries],
+    services,
     realServers: [
       ...addressed.flatMap((s) => s.servers.filter((d) => d.method === 'nat').map((d) => ({ protocol: s.protocol, address: d.address, port: d.port }))),
       ...marked.flatMap((s) => s.servers.filter((d) => d.method === 'nat').flatMap((d) => (['tcp', 'udp'] as const).map((protocol) => ({ protocol, address: d.address, port: d.port })))),
     ],
-    natRouterAddresses: cfg.owned,
+    // Owned addresses that are VIPs too (keepalived lists VIPs in virtual_ipaddress) are isolated as VIPs.
+    natRouterAddresses: cfg.owned.filter((a) => !vips.has(a)),
   };
 }

@@ -16,6 +16,19 @@ export const WORKED_EXAMPLE = [
   '-a -f 5 -r 192.168.1.5:0 -g -w 2',
 ];
 
+/** What `ipvsadm -S -n` prints for the worked example (ipvsadm.md 9). */
+export const WORKED_EXAMPLE_SAVED = `-A -t 10.0.0.1:80 -s wlc
+-a -t 10.0.0.1:80 -r 192.168.1.2:80 -m -w 1
+-a -t 10.0.0.1:80 -r 192.168.1.3:8080 -m -w 3
+-A -t 10.0.0.1:443 -s rr -p 360
+-a -t 10.0.0.1:443 -r 192.168.1.2:443 -g -w 1
+-a -t 10.0.0.1:443 -r 192.168.1.3:443 -i -w 0 --tun-type ipip
+-A -u 10.0.0.2:53 -s sh -b sh-fallback,sh-port
+-a -u 10.0.0.2:53 -r 192.168.1.4:53 -m -w 1
+-A -f 5 -s lc -p 600 -M 255.255.255.0
+-a -f 5 -r 192.168.1.5:0 -g -w 2
+`;
+
 export const words = (line: string): string[] => line.split(' ').filter((w) => w !== '');
 
 /** Run lines in order; every one must succeed. */
