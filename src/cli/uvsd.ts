@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // uvsd: the director daemon, one per network namespace (src/daemon/uvsd.ts).
 //
-//   uvsd [--config FILE] [--interfaces pub0,priv0] [--workers N] [--connections N]
-//        [--mark-rules FILE] [--log FILE] [--drain SECONDS]
+//   uvsd [--config FILE] [--interfaces pub0,priv0] [--owned ADDR,...] [--workers N]
+//        [--connections N] [--mark-rules FILE] [--log FILE] [--drain SECONDS]
 //   uvsd --check-config FILE        validate a config (any dialect) and exit
 //
 // The config dialect (ipvsadm rules, lvs.cf, keepalived.conf, JSON) is recognised from the
@@ -12,6 +12,7 @@
 
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import ipaddr from 'ipaddr.js';
 import { pino } from 'pino';
 import { UvsError } from '../errors.js';
 import { loadConfig } from '../config/detect.js';
@@ -21,7 +22,7 @@ import { daemonPaths } from '../daemon/paths.js';
 import { request } from '../daemon/protocol.js';
 import { Uvsd } from '../daemon/uvsd.js';
 
-const USAGE = `usage: uvsd [--config FILE] [--interfaces IF,IF] [--workers N] [--connections N] [--mark-rules FILE] [--log FILE] [--drain SECONDS]
+const USAGE = `usage: uvsd [--config FILE] [--interfaces IF,IF] [--owned ADDR,ADDR] [--workers N] [--connections N] [--mark-rules FILE] [--log FILE] [--drain SECONDS]
        uvsd --check-config FILE`;
 
 function readConfig(file: string): { table: ServiceTable; dialect: string; warnings: string[] } {
@@ -41,6 +42,11 @@ function positiveInt(flag: string, v: string | undefined, max: number): number |
   return n;
 }
 
+function ownedAddress(a: string): string {
+  if (!ipaddr.IPv4.isValidFourPartDecimal(a)) throw new UvsError('UVS_USAGE', `--owned: '${a}' is not an IPv4 address`);
+  return a;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -49,6 +55,7 @@ export async function main(argv: string[]): Promise<number> {
       config: { type: 'string', short: 'c' },
       'check-config': { type: 'string' },
       interfaces: { type: 'string' },
+      owned: { type: 'string' },
       workers: { type: 'string' },
       connections: { type: 'string' },
       'mark-rules': { type: 'string' },
@@ -88,6 +95,7 @@ export async function main(argv: string[]): Promise<number> {
     },
     validate: (table) => validateTable(table, configFile ?? 'uvsadm'),
     ...(values.interfaces ? { interfaces: values.interfaces.split(',').filter(Boolean) } : {}),
+    ...(values.owned ? { owned: values.owned.split(',').filter(Boolean).map((a) => ownedAddress(a)) } : {}),
     ...(workers ? { workers } : {}),
     ...(connections ? { connections } : {}),
     ...(values['mark-rules'] ? { markRulesFile: values['mark-rules'] } : {}),

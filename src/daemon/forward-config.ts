@@ -14,6 +14,8 @@ export interface DatapathSettings {
   workers?: number;
   connections?: number;
   markRules: MarkRule[];
+  /** Floating addresses to own besides the config's (uvsd --owned, e.g. the NAT gateway). */
+  owned?: string[];
   sysctl?: Partial<DatapathSysctl>;
 }
 
@@ -53,7 +55,7 @@ export function forwardConfigOf(table: ServiceTable, settings: DatapathSettings)
     interfaces: settings.interfaces,
     ...(settings.workers ? { workers: settings.workers } : {}),
     ...(settings.connections ? { connections: settings.connections } : {}),
-    owned: table.director.owned.filter((a) => !a.includes(':')),
+    owned: [...new Set([...table.director.owned, ...(settings.owned ?? [])])].filter((a) => !a.includes(':')),
     services,
     markRules: settings.markRules,
     timeouts: { ...table.timeouts },

@@ -8,8 +8,8 @@
 //
 // SIGHUP re-reads the config file and applies only the difference: services and servers
 // that stay keep their connections and scheduler state (Engine.apply edits lists), and a
-// removed real server is first drained — kept at weight 0 until its connections are gone
-// (or the drain timeout passes) — then removed.
+// removed real server is first drained — kept at weight 0 until it has no active
+// connection left (or the drain timeout passes) — then removed.
 
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -49,6 +49,8 @@ export interface UvsdOptions {
   connections?: number;
   /** Firewall-mark rules file (iptables-shaped MARK rules). */
   markRulesFile?: string;
+  /** Floating addresses to answer ARP for besides the config's (e.g. the real servers' NAT gateway). */
+  owned?: string[];
   /** How long a server removed by a reload drains at weight 0 at most (ms). Default 60000. */
   drainMs?: number;
   /** nftables table name for isolation. Default 'uvs'. */
@@ -89,7 +91,7 @@ export class Uvsd {
     const markRules = options.markRulesFile ? parseMarkRules(readFileSync(options.markRulesFile, 'utf8'), options.markRulesFile) : [];
     const table = options.configFile ? options.load(options.configFile) : emptyTable();
     options.validate(table);
-    const settings = { interfaces, markRules, ...(options.workers ? { workers: options.workers } : {}), ...(options.connections ? { connections: options.connections } : {}) };
+    const settings = { interfaces, markRules, owned: options.owned ?? [], ...(options.workers ? { workers: options.workers } : {}), ...(options.connections ? { connections: options.connections } : {}) };
     if (settings.interfaces.length === 0) throw new UvsError('UVS_DAEMON', 'no network interface is up besides lo: nothing to balance on (give --interfaces)');
     for (const name of settings.interfaces) openPort(name, { rxBlocks: 1, txFrames: 1 }).socket.close(); // one clear error for a wrong name
     const slots = new Map<string, number>();
@@ -145,7 +147,7 @@ export class Uvsd {
   /** Validates and runs `next`; the running model changes only if everything succeeded. */
   private async install(next: ServiceTable, why: string): Promise<void> {
     this.options.validate(next);
-    const { config, skipped } = forwardConfigOf(this.effective(next), { interfaces: this.interfaces, markRules: this.markRules });
+    const { config, skipped } = forwardConfigOf(this.effective(next), { interfaces: this.interfaces, markRules: this.markRules, owned: this.options.owned ?? [] });
     const snapshot = snapshotOf(config, kernelRoutes(config.interfaces), this.slots);
     await this.isolation.apply(isolationRulesOf(config));
     const generation = this.dp.publish(snapshot);
@@ -201,7 +203,7 @@ export class Uvsd {
     });
   }
 
-  /** Drops drained servers whose connections are gone (or whose time is up). */
+  /** Drops drained servers without active connections (or whose time is up). */
   private async finishDrains(): Promise<void> {
     if (this.draining.length === 0) return;
     const now = Date.now();
@@ -209,7 +211,9 @@ export class Uvsd {
     const done = this.draining.filter((d) => {
       const slot = this.slotOf(d.service, d.server);
       const rec = slot === undefined ? undefined : sums.get(slot);
-      return now >= d.until || !rec || rec.active! + rec.inactive! === 0;
+      // Done when no connection is active any more: what is left is TIME_WAIT and the like,
+      // which would otherwise hold the server for minutes.
+      return now >= d.until || !rec || rec.active! === 0;
     });
     if (done.length === 0) return;
     this.draining = this.draining.filter((d) => !done.includes(d));

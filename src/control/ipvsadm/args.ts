@@ -77,7 +77,6 @@ interface HostPort {
 
 /** What ipvsadm's struct ipvs_command_entry holds while options are read. */
 class Draft {
-  command: CommandName | null = null;
   readonly given = new Set<OptionName>();
   json = false;
   svc = {
@@ -461,7 +460,6 @@ export function parseArgs(argv: readonly string[], options: ParseOptions = {}): 
       if (!Object.hasOwn(COMMAND_OF, first.option.id)) return tryHelpFailure;
   }
   const command = COMMAND_OF[first.option.id]!;
-  d.command = command;
 
   for (;;) {
     const ev = scanner.nextOption();
