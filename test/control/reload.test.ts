@@ -38,5 +38,13 @@ t.test('SIGHUP under load: weights change, a server comes, one goes, no connecti
   const after = await u.uvsadm(['-L', '-n']);
   t.notMatch(after, new RegExp(`${rs[0]!.replace(/\./g, '\\.')}:9000`), `drained, then removed:\n${after}`);
   t.match(u.log(), /"why":"drained TCP [^"]*198\.19\.0\.11:9000".*"msg":"table applied"/, 'uvsd logged the end of the drain');
+
+  // A broken file on SIGHUP: refused with file:line, the running table stays and serves.
+  writeFileSync(u.file!, `${rules([[rs[1]!, 3]])}-a -t ${vip}:9000 -r ${rs[2]}:9000 -m -w 70000\n`);
+  u.process.child.kill('SIGHUP');
+  await sleep(1000);
+  t.match(u.log(), new RegExp(`"msg":"reload failed: the running configuration stays"`), 'the reload is refused');
+  t.match(u.log(), new RegExp(`${u.file!.replace(/[.]/g, '\\.')}:3: illegal weight specified`), 'naming file:line and what is wrong');
+  t.equal(await u.uvsadm(['-L', '-n']), after, 'the running table is untouched');
   await u.stop();
 });
