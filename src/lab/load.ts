@@ -10,16 +10,18 @@
 //                                      [--bind A,B,... (source addresses, in turn)] [--hold MS (keep each
 //                                      connection open MS before sending: long-lived connections)]
 //   node dist/src/lab/load.js udp HOST PORT COUNT [...]        (one datagram + reply each)
+//   node dist/src/lab/load.js http HOST PORT COUNT [...]       (one GET / each: X-Real-Server, the client seen)
 //   node dist/src/lab/load.js upload HOST PORT BYTES           (to the digest service: sha256 compared)
 //   node dist/src/lab/load.js download HOST PORT BYTES         (HTTP GET /bytes/N: length and content checked)
 
 import { createHash, randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
+import { get as httpGet } from 'node:http';
 import { connect } from 'node:net';
 import { parseArgs } from 'node:util';
 
 export interface LoadSummary {
-  proto: 'tcp' | 'udp';
+  proto: 'tcp' | 'udp' | 'http';
   target: string;
   attempted: number;
   ok: number;
@@ -133,8 +135,28 @@ function udpOne(host: string, port: number, size: number, timeoutMs: number, o: 
   });
 }
 
+/** One HTTP GET / on a fresh connection: the server named itself and saw this client. */
+function httpOne(host: string, port: number, _size: number, timeoutMs: number, o: OneOptions): Promise<{ server?: string; peer?: string; error?: string }> {
+  return new Promise((resolve) => {
+    const req = httpGet({ host, port, path: '/', agent: false, timeout: timeoutMs, ...(o.bind ? { localAddress: o.bind } : {}) }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => {
+        const [name, seen] = body.trim().split(' ');
+        const local = `${req.socket?.localAddress}:${req.socket?.localPort}`;
+        if (res.statusCode !== 200) resolve({ error: `HTTP ${res.statusCode}` });
+        else if (seen !== local) resolve({ error: 'server saw another client address' });
+        else resolve({ server: String(res.headers['x-real-server'] ?? name), peer: req.socket?.remoteAddress ?? '?' });
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', (e: NodeJS.ErrnoException) => resolve({ error: e.code ?? e.message }));
+  });
+}
+
 export async function runLoad(
-  proto: 'tcp' | 'udp',
+  proto: 'tcp' | 'udp' | 'http',
   host: string,
   port: number,
   count: number,
@@ -152,7 +174,7 @@ export async function runLoad(
   };
   const peers = new Set<string>();
   let next = 0;
-  const one = proto === 'tcp' ? tcpOne : udpOne;
+  const one = proto === 'tcp' ? tcpOne : proto === 'udp' ? udpOne : httpOne;
   const worker = async (): Promise<void> => {
     const stopAt = t0 + (opts.seconds !== undefined ? opts.seconds * 1000 : opts.timeoutMs * 4);
     while (next < count && Date.now() < stopAt) {
@@ -166,7 +188,7 @@ export async function runLoad(
         sum.errors[r.error] = (sum.errors[r.error] ?? 0) + 1;
       } else {
         sum.ok++;
-        sum.bytes += proto === 'tcp' ? size : Math.min(size, 1400);
+        sum.bytes += proto === 'tcp' ? size : proto === 'udp' ? Math.min(size, 1400) : 0;
         sum.servers[r.server!] = (sum.servers[r.server!] ?? 0) + 1;
         if (bind !== undefined) {
           const per = (sum.bySource[bind] ??= {});
@@ -284,8 +306,8 @@ if (isMain) {
     },
   });
   const [proto, host, port, count] = positionals;
-  if (!['tcp', 'udp', 'upload', 'download'].includes(proto ?? '') || !host || !port || !count) {
-    process.stderr.write('usage: load.js tcp|udp|upload|download HOST PORT COUNT|BYTES [--concurrency N] [--max-bytes N] [--timeout MS] [--seed N]\n');
+  if (!['tcp', 'udp', 'http', 'upload', 'download'].includes(proto ?? '') || !host || !port || !count) {
+    process.stderr.write('usage: load.js tcp|udp|http|upload|download HOST PORT COUNT|BYTES [--concurrency N] [--max-bytes N] [--timeout MS] [--seed N]\n');
     process.exit(2);
   }
   if (proto === 'upload' || proto === 'download') {
@@ -293,7 +315,7 @@ if (isMain) {
     process.stdout.write(JSON.stringify(r) + '\n');
     process.exit(r.ok ? 0 : 1);
   }
-  const s = await runLoad(proto as 'tcp' | 'udp', host, Number(port), Math.min(Number(count), 1_000_000), {
+  const s = await runLoad(proto as 'tcp' | 'udp' | 'http', host, Number(port), Math.min(Number(count), 1_000_000), {
     concurrency: Number(values.concurrency),
     maxBytes: Number(values['max-bytes']),
     timeoutMs: Number(values.timeout),
