@@ -29,7 +29,7 @@ import { DEFAULT_TIMEOUTS, TCP_ESTABLISHED, TCP_FIN_WAIT, UDP_STATE } from '../t
 import { emptyTable, sameServer, sameService, serviceKey, type RealServer, type ServiceTable, type VirtualService } from '../config/model.js';
 import { forwardConfigOf } from './forward-config.js';
 import { addCounters, ESTIMATOR_INTERVAL_MS, RateEstimator, subCounters, ZERO_COUNTERS, type Counters } from './estimator.js';
-import { listingDataOf, parseArgs, runUvsadm, type ListingData, type Stats } from '../control/ipvsadm/index.js';
+import { listingDataOf, parseArgs, runUvsadm, type ListingData, type Stats, type SyncDaemon } from '../control/ipvsadm/index.js';
 import { MAX_LINE, type Request, type Response } from './protocol.js';
 import type { DaemonPaths } from './paths.js';
 
@@ -70,6 +70,8 @@ export class Uvsd {
   private readonly baselines = new Map<string, Counters>();
   private readonly estimators = new Map<string, RateEstimator>();
   private markRules: MarkRule[] = [];
+  /** Sync daemons started with --start-daemon (listed; no sync traffic yet). */
+  private daemons: SyncDaemon[] = [];
   private server?: Server;
   private timers: NodeJS.Timeout[] = [];
   private interfaces: string[] = [];
@@ -326,11 +328,12 @@ export class Uvsd {
       // Reading every worker's table is only worth it for -L -c.
       const parsed = parseArgs(argv, { prog });
       const wantsConnections = parsed.ok && parsed.command.kind === 'list' && parsed.command.view === 'connections';
-      const outcome = runUvsadm({ table: this.table, daemons: [] }, argv, {
+      const outcome = runUvsadm({ table: this.table, daemons: this.daemons }, argv, {
         prog,
         ...(stdin !== undefined ? { stdin } : {}),
-        listing: (state) => this.listingData(state.table, wantsConnections),
+        listing: (state) => ({ ...this.listingData(state.table, wantsConnections), daemons: state.daemons }),
       });
+      this.daemons = outcome.state.daemons;
       if (outcome.state.table !== this.table) {
         try {
           await this.install(outcome.state.table, `${prog} ${argv.join(' ')}`);
