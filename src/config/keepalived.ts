@@ -325,6 +325,8 @@ const CHECKER_KIND: Record<string, HealthCheck['kind']> = {
   PING_CHECK: 'icmp',
   // SMTP servers take a TCP connection first; the dialogue is in extra (helo_name).
   SMTP_CHECK: 'tcp',
+  // uvs's own: HAProxy-style agent feedback (docs/health-agent.md): `AGENT_CHECK { connect_port 9002 }`.
+  AGENT_CHECK: 'tcp',
   // uvs has no checker of these: stored (checker names them) and not run.
   DNS_CHECK: 'none',
   UDP_CHECK: 'none',

@@ -28,6 +28,10 @@ import { parseMarkRules, type MarkRule } from '../tables/fwmark.js';
 import { DEFAULT_TIMEOUTS, TCP_ESTABLISHED, TCP_FIN_WAIT, UDP_STATE } from '../tables/tcp-states.js';
 import { emptyTable, sameServer, sameService, serviceKey, type RealServer, type ServiceTable, type VirtualService } from '../config/model.js';
 import { forwardConfigOf } from './forward-config.js';
+import { createChecker } from '../health/checker.js';
+import { effectiveTable, type QuorumStates } from '../health/decide.js';
+import { HealthMonitor, type ServerStatus } from '../health/monitor.js';
+import { watchesOf, watchKey } from '../health/watches.js';
 import { addCounters, ESTIMATOR_INTERVAL_MS, RateEstimator, subCounters, ZERO_COUNTERS, type Counters } from './estimator.js';
 import { listingDataOf, parseArgs, runUvsadm, type ListingData, type Stats, type SyncDaemon } from '../control/ipvsadm/index.js';
 import { MAX_LINE, type Request, type Response } from './protocol.js';
@@ -55,6 +59,10 @@ export interface UvsdOptions {
   drainMs?: number;
   /** nftables table name for isolation. Default 'uvs'. */
   isolationTable?: string;
+  /** Run the health checks the config describes (default true). */
+  health?: boolean;
+  /** Health checks in flight at most (default 64). */
+  healthConcurrency?: number;
 }
 
 interface Draining {
@@ -76,6 +84,10 @@ export class Uvsd {
   private timers: NodeJS.Timeout[] = [];
   private interfaces: string[] = [];
   private busy: Promise<unknown> = Promise.resolve();
+  /** The table the datapath runs: the model with drains and health applied (health/decide.ts). */
+  private running: ServiceTable = emptyTable();
+  private quorum: QuorumStates = new Map();
+  private monitor?: HealthMonitor;
 
   private constructor(
     private readonly options: UvsdOptions,
@@ -111,8 +123,10 @@ export class Uvsd {
     const d = new Uvsd(options, dp, isolation);
     for (const [k, v] of slots) d.slots.set(k, v);
     d.table = table;
+    d.running = table;
     d.markRules = markRules;
     d.interfaces = config.interfaces;
+    if (options.health !== false) d.startHealth();
     if (skipped.length) d.log.warn({ skipped }, 'services the datapath does not balance (IPv6/SCTP) are kept in the table only');
     d.announce(config);
     await d.listen();
@@ -134,8 +148,8 @@ export class Uvsd {
     return next;
   }
 
-  /** The model plus servers still draining (at weight 0): what the datapath runs. */
-  private effective(table: ServiceTable): ServiceTable {
+  /** The model plus servers still draining (at weight 0). */
+  private withDrains(table: ServiceTable): ServiceTable {
     if (this.draining.length === 0) return table;
     return {
       ...table,
@@ -146,16 +160,50 @@ export class Uvsd {
     };
   }
 
+  /** What the datapath should run for model `table`: drains, then health (down servers out or quiesced, dynamic weights, sorry servers). */
+  private effective(table: ServiceTable): { table: ServiceTable; quorum: QuorumStates; changes: string[] } {
+    const drained = this.withDrains(table);
+    if (!this.monitor) return { table: drained, quorum: this.quorum, changes: [] };
+    const eff = effectiveTable(drained, this.monitor.view(), this.quorum);
+    return { table: eff.table, quorum: eff.quorum, changes: eff.changes.map((c) => JSON.stringify(c)) };
+  }
+
+  /** Starts watching every real server with a check; transitions re-install the table. */
+  private startHealth(): void {
+    this.monitor = new HealthMonitor({
+      createChecker,
+      concurrency: this.options.healthConcurrency ?? 64,
+      onTransition: (e) => this.log.info({ server: e.key, from: e.from, to: e.to, reason: e.reason }, `real server ${e.to}`),
+      onChange: () => {
+        void this.serialized(() => this.install(this.table, 'health')).catch((err: unknown) => this.log.error({ err }, 'applying a health change failed'));
+      },
+    });
+    this.watch(this.table);
+  }
+
+  private watch(table: ServiceTable): void {
+    if (!this.monitor) return;
+    const { watches, warnings } = watchesOf(table);
+    for (const w of warnings) this.log.warn(w);
+    this.monitor.update(watches);
+  }
+
   /** Validates and runs `next`; the running model changes only if everything succeeded. */
   private async install(next: ServiceTable, why: string): Promise<void> {
     this.options.validate(next);
-    const { config, skipped } = forwardConfigOf(this.effective(next), { interfaces: this.interfaces, markRules: this.markRules, owned: this.options.owned ?? [] });
+    const eff = this.effective(next);
+    const { config, skipped } = forwardConfigOf(eff.table, { interfaces: this.interfaces, markRules: this.markRules, owned: this.options.owned ?? [] });
     const snapshot = snapshotOf(config, kernelRoutes(config.interfaces), this.slots);
     await this.isolation.apply(isolationRulesOf(config));
     const generation = this.dp.publish(snapshot);
     if (!(await this.dp.applied(generation))) throw new UvsError('UVS_DAEMON', `the datapath workers did not take generation ${generation}`);
     const before = new Set(this.table.services.filter((s) => s.fwmark === 0).map((s) => s.address));
+    const modelChanged = next !== this.table;
     this.table = next;
+    this.running = eff.table;
+    this.quorum = eff.quorum;
+    if (modelChanged) this.watch(next);
+    if (eff.changes.length) this.log.info({ changes: eff.changes }, 'health applied');
     if (skipped.length) this.log.warn({ skipped }, 'services the datapath does not balance (IPv6/SCTP) are kept in the table only');
     this.announce(config, before);
     this.log.info({ why, generation, services: next.services.length, draining: this.draining.length }, 'table applied');
@@ -262,7 +310,7 @@ export class Uvsd {
     const sums = this.dp.stats.sum().dests;
     const out = new Map<string, { counters: Counters; active: number; inactive: number; persist: number }>();
     let total = { ...ZERO_COUNTERS };
-    for (const s of this.effective(this.table).services) {
+    for (const s of this.running.services) {
       let svc = { ...ZERO_COUNTERS };
       for (const d of s.servers) {
         const slot = this.slotOf(s, d);
@@ -286,7 +334,7 @@ export class Uvsd {
   /** -Z: counters and rates of one service (and its servers), or of everything, start again from 0. */
   zero(service?: Pick<VirtualService, 'protocol' | 'address' | 'port' | 'fwmark' | 'family'>): void {
     const sums = this.dp.stats.sum().dests;
-    for (const s of this.effective(this.table).services) {
+    for (const s of this.running.services) {
       if (service && !sameService(s, service)) continue;
       for (const d of s.servers) {
         const key = `D ${serviceKey(s)} -> ${d.address}:${d.port}`;
@@ -298,14 +346,18 @@ export class Uvsd {
   }
 
   /** What a listing of `table` shows (counters since -Z, rates, connection counts), for uvsadm. */
-  listingData(table: ServiceTable, withConnections: boolean): ListingData {
+  listingData(table: ServiceTable, withConnections: boolean, healthView = false): ListingData {
     const recs = this.records();
     const stats = (key: string): Stats => {
       const c = recs.get(key)?.counters ?? ZERO_COUNTERS;
       const r = this.estimator(key).rates();
       return { conns: c.conns, inpkts: c.inPkts, outpkts: c.outPkts, inbytes: c.inBytes, outbytes: c.outBytes, cps: r.cps, inpps: r.inPps, outpps: r.outPps, inbps: r.inBps, outbps: r.outBps };
     };
-    const shown = table === this.table ? this.effective(table) : table;
+    // What the datapath runs — as ipvsadm shows the kernel's table under keepalived (down
+    // servers gone or at weight 0) — except for --health/--json, which show every configured
+    // server with its health.
+    const shown = table !== this.table ? table : healthView ? this.withDrains(table) : this.running;
+    const statuses = new Map<string, ServerStatus>(healthView && this.monitor ? this.monitor.status().map((st) => [st.key, st]) : []);
     const data = listingDataOf(shown, withConnections ? { connections: this.dp.connections() } : {});
     // The model's listing with zero counters, overlaid with the live ones.
     for (const ls of data.services) {
@@ -317,6 +369,17 @@ export class Uvsd {
         ld.activeConns = r?.active ?? 0;
         ld.inactConns = r?.inactive ?? 0;
         ld.persistConns = r?.persist ?? 0;
+        const h = statuses.get(watchKey(ls.service, ld.server));
+        if (h) {
+          ld.health = {
+            state: h.state,
+            since: h.since,
+            reason: h.reason,
+            weight: h.weight,
+            configuredWeight: h.configuredWeight,
+            checks: h.checks.map((c) => ({ kind: c.kind, label: c.label, ...(c.last ? { ok: c.last.ok, reason: c.last.reason, at: c.last.at, ms: c.last.ms } : {}) })),
+          };
+        }
       }
     }
     return data;
@@ -328,10 +391,11 @@ export class Uvsd {
       // Reading every worker's table is only worth it for -L -c.
       const parsed = parseArgs(argv, { prog });
       const wantsConnections = parsed.ok && parsed.command.kind === 'list' && parsed.command.view === 'connections';
+      const healthView = parsed.ok && parsed.command.kind === 'list' && (parsed.command.format.health || parsed.command.format.json);
       const outcome = runUvsadm({ table: this.table, daemons: this.daemons }, argv, {
         prog,
         ...(stdin !== undefined ? { stdin } : {}),
-        listing: (state) => ({ ...this.listingData(state.table, wantsConnections), daemons: state.daemons }),
+        listing: (state) => ({ ...this.listingData(state.table, wantsConnections, healthView), daemons: state.daemons }),
       });
       this.daemons = outcome.state.daemons;
       if (outcome.state.table !== this.table) {
@@ -428,6 +492,7 @@ export class Uvsd {
   /** SIGTERM: socket closed, workers stopped, isolation rules removed. */
   async stop(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
+    this.monitor?.stop();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
     rmSync(this.options.paths.socket, { force: true });
     rmSync(this.options.paths.pid, { force: true });

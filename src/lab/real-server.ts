@@ -12,6 +12,9 @@
 //   TCP 80    HTTP: body "<name> <peer-address>:<peer-port>\n", headers X-Real-Server and
 //             X-Client-Address; GET /bytes/N answers N bytes (for benchmarks).
 //   TCP 443   the same HTTP service (plain HTTP: a second web port for firewall-mark groups)
+//   TCP 9002  agent (health feedback, docs/health-agent.md): replies the content of the file
+//             given by --agent-file PATH, read anew per connection (default: "up\n"), and
+//             closes; write "50%", "drain" or "down ..." into the file to change the feedback.
 //
 // TCP listens on the wildcard (so connections to a VIP on lo work in DR/TUN). UDP replies
 // must leave from the address the datagram was sent to (a VIP on lo, not the RIP), and Node
@@ -22,6 +25,7 @@
 import { createHash } from 'node:crypto';
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
 import { closeSync, writeSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import { networkInterfaces } from 'node:os';
@@ -36,6 +40,8 @@ const { values } = parseArgs({
     'digest-port': { type: 'string', default: '9001' },
     'http-port': { type: 'string', default: '80' },
     'http2-port': { type: 'string', default: '443' },
+    'agent-port': { type: 'string', default: '9002' },
+    'agent-file': { type: 'string' },
   },
   strict: true,
 });
@@ -46,6 +52,8 @@ const idPort = Number(values['identify-port']);
 const httpPort = Number(values['http-port']);
 const http2Port = Number(values['http2-port']);
 const digestPort = Number(values['digest-port']);
+const agentPort = Number(values['agent-port']);
+const agentFile = values['agent-file'];
 
 /** ::ffff:198.18.0.10 → 198.18.0.10 (dual-stack sockets report IPv4 peers mapped). */
 function plain(addr: string | undefined): string {
@@ -94,6 +102,13 @@ const digest = createServer({ allowHalfOpen: true }, (sock) => {
     hash.update(d);
   });
   sock.on('end', () => sock.end(`${name} ${peer} ${bytes} ${hash.digest('hex')}\n`));
+});
+
+// --- agent ---------------------------------------------------------------------------------
+const agent = createServer((sock) => {
+  quiet(sock);
+  const reply = agentFile === undefined ? Promise.resolve('up\n') : readFile(agentFile, 'utf8').catch(() => 'fail cannot read the agent file\n');
+  void reply.then((text) => sock.end(text));
 });
 
 // --- HTTP --------------------------------------------------------------------------------
@@ -198,7 +213,7 @@ async function scanUdp(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  await Promise.all([listen(echo, echoPort), listen(identify, idPort), listen(digest, digestPort), listen(http as unknown as Server, httpPort), listen(http2 as unknown as Server, http2Port)]);
+  await Promise.all([listen(echo, echoPort), listen(identify, idPort), listen(digest, digestPort), listen(agent, agentPort), listen(http as unknown as Server, httpPort), listen(http2 as unknown as Server, http2Port)]);
   await Promise.all([
     bindUdp('0.0.0.0', echoPort, udpEcho),
     bindUdp('0.0.0.0', idPort, udpIdentify),

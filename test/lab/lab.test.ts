@@ -284,7 +284,10 @@ t.test('spawn tracks processes (log, pipe, stop); down kills the tracked ones', 
   const piped = lab.spawn('rs1', ['sh', '-c', 'echo out; echo err >&2'], { stdio: 'pipe' });
   let out = '';
   piped.child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+  // 'exit' may come before the last of stdout: wait for the stream to end as well.
+  const drained = new Promise((r) => piped.child.stdout!.once('close', r));
   const ex = await piped.exited;
+  await drained;
   t.equal(ex.code, 0);
   t.equal(out, 'out\n');
   t.notOk(lab.processes().some((r) => r.pid === piped.pid), 'exited process dropped from the state');

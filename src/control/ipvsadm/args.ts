@@ -43,7 +43,7 @@ const OPTIONS: PoptOption[] = [
     ] as const
   ).map(([long, short]): PoptOption => ({ long, short, takes: 'value', id: short })),
   { long: 'persistent', short: 'p', takes: 'optional-value', id: 'p' },
-  ...['set', 'timeout', 'daemon', 'stats', 'rate', 'thresholds', 'persistent-conn', 'nosort', 'sort', 'tun-info', 'tun-nocsum', 'tun-csum', 'tun-remcsum', 'json'].map(
+  ...['set', 'timeout', 'daemon', 'stats', 'rate', 'thresholds', 'persistent-conn', 'nosort', 'sort', 'tun-info', 'tun-nocsum', 'tun-csum', 'tun-remcsum', 'json', 'health'].map(
     (long): PoptOption => ({ long, takes: 'none', id: long }),
   ),
   ...['start-daemon', 'stop-daemon', 'sctp-service', 'mcast-interface', 'syncid', 'pe', 'mcast-group', 'mcast-port', 'mcast-ttl', 'sync-maxlen', 'tun-type', 'tun-port'].map(
@@ -79,6 +79,8 @@ interface HostPort {
 class Draft {
   readonly given = new Set<OptionName>();
   json = false;
+  /** uvs extension: the health view of -L. */
+  health = false;
   svc = {
     family: 0 as 0 | Family,
     protocol: null as Protocol | null,
@@ -331,6 +333,10 @@ function takeOption(d: Draft, id: string, value: string | null, words: string, b
       if (d.json) return usageError("multiple 'json' options specified");
       d.json = true;
       return undefined;
+    case 'health':
+      if (d.health) return usageError("multiple 'health' options specified");
+      d.health = true;
+      return undefined;
     default:
       // A command letter (or -h/-v/--set) after the command.
       return usageError(`invalid option \`${badOption}'`);
@@ -363,6 +369,7 @@ function checkDraft(d: Draft, command: CommandName): ParseFailure | undefined {
       return usageError('options conflicts in the list command');
   }
   if (d.json && command !== 'list') return usageError(`Illegal 'json' option with the '${command}' command`);
+  if (d.health && command !== 'list') return usageError(`Illegal 'health' option with the '${command}' command`);
   return undefined;
 }
 
@@ -404,7 +411,7 @@ function buildCommand(d: Draft, command: CommandName): Command {
       const g = (n: OptionName): boolean => d.given.has(n);
       const format: ListFormat = {
         numeric: g('numeric'), stats: g('stats'), rate: g('rate'), thresholds: g('thresholds'), persistentConn: g('persistent-conn'),
-        tunInfo: g('tun-info'), exact: g('exact'), nosort: g('nosort'), json: d.json,
+        tunInfo: g('tun-info'), exact: g('exact'), nosort: g('nosort'), json: d.json, health: d.health,
       };
       const view = g('connection') ? 'connections' : g('service-address') ? 'service' : g('timeout') ? 'timeout' : g('daemon') ? 'daemon' : 'all';
       return { kind: 'list', view, format, ...(view === 'service' ? { service } : {}) };
@@ -438,7 +445,7 @@ export function parseArgs(argv: readonly string[], options: ParseOptions = {}): 
   const names = options.names ?? builtinNames;
   const tryHelpFailure: ParseFailure = { ok: false, message: tryHelp(prog), exitCode: 255, stopsRestore: true };
   if (argv.length === 0) {
-    const format: ListFormat = { numeric: false, stats: false, rate: false, thresholds: false, persistentConn: false, tunInfo: false, exact: false, nosort: false, json: false };
+    const format: ListFormat = { numeric: false, stats: false, rate: false, thresholds: false, persistentConn: false, tunInfo: false, exact: false, nosort: false, json: false, health: false };
     return { ok: true, command: { kind: 'list', view: 'all', format } };
   }
   const scanner = new PoptScanner([prog, ...argv], OPTIONS);

@@ -81,10 +81,26 @@ function title(f: ListFormat): string {
   if (f.thresholds) return `${address} ${left('Uthreshold', 10)} ${left('Lthreshold', 10)} ${left('ActiveConn', 10)} ${left('InActConn', 10)}\n  -> RemoteAddress:Port\n`;
   if (f.persistentConn) return `${address} ${left('Weight', 9)} ${left('PersistConn', 11)} ${left('ActiveConn', 10)} ${left('InActConn', 10)}\n  -> RemoteAddress:Port\n`;
   if (f.tunInfo) return 'Prot LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port           Forward TunnelInfo    Weight ActiveConn InActConn\n';
+  if (f.health) return 'Prot LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port           Forward Weight Health Since    Reason\n';
   return 'Prot LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n';
 }
 
-function serviceEntry(entry: ListedService, f: ListFormat, names: NameService): string {
+/** How long ago, as a short age: 42s, 7m, 3h, 2d. */
+function age(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  return s < 120 ? `${s}s` : s < 7200 ? `${Math.floor(s / 60)}m` : s < 172800 ? `${Math.floor(s / 3600)}h` : `${Math.floor(s / 86400)}d`;
+}
+
+/** --health: state (quiesced when up but held at weight 0), since, and why. */
+function healthColumns(l: ListedServer, now: number): string {
+  const h = l.health;
+  if (!h) return `${left('-', 6)} ${left('-', 8)} not checked`;
+  const state = h.state === 'up' && h.weight === 0 && h.configuredWeight > 0 ? 'drain' : h.state;
+  const last = h.checks.map((c) => `${c.label || c.kind}: ${c.ok === undefined ? 'not run yet' : c.ok ? 'ok' : c.reason ?? 'failed'}`).join('; ');
+  return `${left(state, 6)} ${left(age(now - h.since), 8)} ${h.reason || last}`.trimEnd();
+}
+
+function serviceEntry(entry: ListedService, f: ListFormat, names: NameService, now = Date.now()): string {
   const s = entry.service;
   const big = (v: Count): string => largeNumber(v, f.exact);
   const st = entry.stats;
@@ -102,6 +118,7 @@ function serviceEntry(entry: ListedService, f: ListFormat, names: NameService): 
     else if (f.rate) out += `  -> ${name} ${right(BigInt(rs.cps), 8)} ${right(BigInt(rs.inpps), 8)} ${right(BigInt(rs.outpps), 8)}${big(rs.inbps)}${big(rs.outbps)}\n`;
     else if (f.thresholds) out += `  -> ${name} ${left(r.upper, 10)} ${left(r.lower, 10)} ${left(l.activeConns, 10)} ${left(l.inactConns, 10)}\n`;
     else if (f.persistentConn) out += `  -> ${name} ${left(r.weight, 9)} ${left(l.persistConns, 11)} ${left(l.activeConns, 10)} ${left(l.inactConns, 10)}\n`;
+    else if (f.health) out += `  -> ${name} ${left(l.local ? 'Local' : FORWARD_NAME[r.method], 7)} ${left(r.weight, 6)} ${healthColumns(l, now)}\n`;
     else {
       const forward = left(l.local ? 'Local' : FORWARD_NAME[r.method], 7);
       const tunnel = f.tunInfo ? ` ${left(tunnelInfo(l), 13)}` : '';

@@ -6,6 +6,8 @@
 //     family, scheduler, flags, persistent, netmask, pe, ops, stats, rate,
 //     servers: [ { address, port, forward, weight, upperThreshold, lowerThreshold,
 //     activeConns, inactConns, persistConns, tunnel, stats, rate } ] } ] }
+//   servers carry `health` (state, since, reason, weight, configuredWeight, checks[] with
+//     each check's last result, time and reason) when uvsd checks them.
 //   -c: { connections: [ { protocol, expires, state, source, virtual, destination, peName?, peData? } ] }
 //   --timeout: { timeouts: { tcp, tcpfin, udp } }      --daemon: { daemons: [ SyncDaemon ] }
 
@@ -29,7 +31,7 @@ function serverJson(l: ListedServer): Record<string, unknown> {
   return {
     address: r.address, port: r.port, forward: l.local ? 'Local' : FORWARD[r.method], weight: r.weight,
     upperThreshold: r.upper, lowerThreshold: r.lower, activeConns: l.activeConns, inactConns: l.inactConns,
-    persistConns: l.persistConns, tunnel, ...counters(l.stats),
+    persistConns: l.persistConns, tunnel, ...counters(l.stats), ...(l.health ? { health: l.health } : {}),
   };
 }
 

@@ -47,6 +47,8 @@ export interface ListFormat {
   nosort: boolean;
   /** uvs extension (--json): the same data as JSON. */
   json: boolean;
+  /** uvs extension (--health): each real server's health state, since when, and why. */
+  health: boolean;
 }
 
 export type ListView = 'all' | 'service' | 'connections' | 'timeout' | 'daemon';
@@ -133,6 +135,21 @@ export interface ListedServer {
   persistConns: number;
   /** The kernel turns a real server that is a local address into "Local"; the datapath says so here. */
   local?: boolean;
+  /** Health-check status (uvs): absent when the server is not checked. */
+  health?: ServerHealthStatus;
+}
+
+/** A checked real server's health, as uvsd's monitor reports it (src/health/monitor.ts). */
+export interface ServerHealthStatus {
+  state: 'up' | 'down';
+  /** When it entered that state (ms since the epoch). */
+  since: number;
+  /** Why it is down (or the last failure); '' when all is well. */
+  reason: string;
+  /** The weight health lets it run at (dynamic weights), and the configured one. */
+  weight: number;
+  configuredWeight: number;
+  checks: { kind: string; label: string; ok?: boolean; reason?: string; at?: number; ms?: number }[];
 }
 
 export interface ListedService {
