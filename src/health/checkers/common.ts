@@ -121,7 +121,12 @@ export function step<T>(run: CheckRun, stopped: () => string, start: (ok: (value
     const onAbort = (): void => fail(stopped());
     if (run.signal.aborted) return onAbort();
     run.signal.addEventListener('abort', onAbort, { once: true });
-    stopListening = start(ok, fail);
+    try {
+      stopListening = start(ok, fail);
+    } catch (err) {
+      finish();
+      return reject(err);
+    }
     // `start` may have settled at once, before its stopper existed.
     if (settled) stopListening();
   });
