@@ -7,7 +7,7 @@
 // alpha). docs/health.md has the table.
 
 import { serviceKey, type HealthCheck, type RealServer, type ServiceTable, type VirtualService } from '../config/model.js';
-import type { CheckTarget } from './checker.js';
+import { AGENT_CHECKER, type CheckTarget } from './checker.js';
 import { NANNY_RAMP_STEP_MS, type CheckRules } from './state.js';
 
 /** nanny's `-t` default (lvs.cf `timeout`): period and timeout, seconds. */
@@ -63,7 +63,21 @@ export function watchKey(service: Pick<VirtualService, 'protocol' | 'address' | 
 /** The checks that run for a server: its own (else the service's), then its additional ones. */
 function checksOf(svc: VirtualService, server: RealServer): HealthCheck[] {
   const first = server.health ?? svc.health;
-  return [...(first ? [first] : []), ...(server.additionalHealth ?? [])];
+  return [...(first ? [first] : []), ...(server.additionalHealth ?? []), ...loadMonitorCheck(first)];
+}
+
+/** Agent port of the lab's real servers and of docs/health-agent.md. */
+const AGENT_PORT = 9002;
+
+/**
+ * Piranha's `load_monitor` (uptime, rup, ruptime: nanny read each server's load with
+ * rstatd/rwhod and scaled its weight) becomes the agent check: the server reports its load
+ * as a percentage (docs/health-agent.md) on port 9002, polled at the check's interval.
+ */
+function loadMonitorCheck(check: HealthCheck | undefined): HealthCheck[] {
+  const monitor = check?.extra?.load_monitor;
+  if (!check || monitor === undefined || monitor === 'none') return [];
+  return [{ kind: 'tcp', checker: AGENT_CHECKER, port: AGENT_PORT, interval: check.interval ?? DEFAULT_INTERVAL_S, timeout: check.timeout ?? DEFAULT_INTERVAL_S, retries: check.retries ?? DEFAULT_RETRIES, riseCount: 1 }];
 }
 
 /** A finite, non-negative number of seconds from the model or `extra`, else undefined. */

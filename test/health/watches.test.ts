@@ -135,3 +135,13 @@ t.test('kind none carries settings only; SCTP services get no connection checks;
   const v6 = newService({ protocol: 'tcp', address: '2001:db8::1', port: 80, fwmark: 0, family: 6 });
   t.equal(watchKey(v6, { address: '2001:db8::10', port: 8080 }), 'TCP [2001:db8::1]:80 -> [2001:db8::10]:8080');
 });
+
+t.test('lvs.cf load_monitor becomes an agent check on port 9002', async (t) => {
+  const { loadLvsCf } = await import('../../src/config/lvs-cf.js');
+  const table = loadLvsCf(`primary = 10.0.0.2\nservice = lvs\nnetwork = direct\n\nvirtual web {\n     active = 1\n     address = 10.0.0.100 eth0:1\n     port = 9000\n     protocol = tcp\n     timeout = 2\n     load_monitor = uptime\n\n     server a {\n         address = 10.0.1.1\n         active = 1\n         weight = 10\n     }\n}\n`, 'lvs.cf');
+  const { watches } = watchesOf(table);
+  t.equal(watches.length, 1);
+  t.same(watches[0]!.checks.map((c) => [c.label, c.target.port, c.intervalMs]), [['tcp', 9000, 2000], ['AGENT_CHECK', 9002, 2000]], 'the nanny check, then the agent');
+  const none = watchesOf(loadLvsCf(`primary = 10.0.0.2\nservice = lvs\nnetwork = direct\n\nvirtual web {\n     active = 1\n     address = 10.0.0.100 eth0:1\n     port = 9000\n     protocol = tcp\n     load_monitor = none\n\n     server a {\n         address = 10.0.1.1\n         active = 1\n     }\n}\n`, 'lvs.cf')).watches;
+  t.equal(none[0]!.checks.length, 1, 'load_monitor = none: no agent');
+});
