@@ -226,3 +226,56 @@ ${[rs1, rs2, rs3].map((a) => `    real_server ${a} 9000 {
   t.ok(half > 0.4 && half < 0.6, `rs2 got ${(half * 100).toFixed(0)}% of the others' share (${JSON.stringify(r.servers)})`);
   await u.stop();
 });
+
+t.test('checks that hang, answer garbage or cannot run: reasons in the status, the daemon unharmed', async (t) => {
+  const lab = await buildLab({ prefix: uniquePrefix('hb'), servers: 3, mode: 'nat' });
+  t.teardown(() => lab.down());
+  const [rs1, rs2, rs3] = natServers(lab);
+  const vip = lab.description.vip.ipv4;
+  await blockPort(lab, 'rs3', 9002, true); // rs3's check port never answers
+  const cfg = `virtual_server ${vip} 9000 {
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    real_server ${rs1} 9000 {
+        MISC_CHECK {
+            misc_path "/nonexistent/check-it %h"
+            misc_timeout 1
+            delay_loop 1
+        }
+    }
+    real_server ${rs2} 9000 {
+        HTTP_GET {
+            url {
+                path /
+            }
+            connect_timeout 1
+            delay_loop 1
+        }
+    }
+    real_server ${rs3} 9000 {
+        TCP_CHECK {
+            connect_port 9002
+            connect_timeout 1
+            delay_loop 1
+        }
+    }
+}
+`;
+  const u = await startUvsd(lab, cfg, ['--workers', '1', '--owned', lab.description.natRouter.ipv4]);
+  await sleep(4000);
+  const t0 = Date.now();
+  const health = await u.uvsadm(['-L', '-n', '--health']);
+  t.ok(Date.now() - t0 < 3000, `uvsadm answered at once while checks hang (${Date.now() - t0} ms)`);
+  t.match(health, new RegExp(`${rs1!.replace(/\./g, '\\.')}:9000 .* down .*program not found: /nonexistent/check-it`), 'a program that does not exist');
+  t.match(health, new RegExp(`${rs2!.replace(/\./g, '\\.')}:9000 .* down .*not an HTTP response`), 'garbage where HTTP was expected (the identify service)');
+  t.match(health, new RegExp(`${rs3!.replace(/\./g, '\\.')}:9000 .* down .*timed out`), 'a check that hangs times out');
+  const json = JSON.parse(await u.uvsadm(['-L', '-n', '--json'])) as { services: { servers: { address: string; health?: { state: string; checks: { reason?: string; at?: number }[] } }[] }[] };
+  const servers = json.services[0]!.servers;
+  t.equal(servers.length, 3, '--json lists every configured server');
+  t.ok(servers.every((s) => s.health?.state === 'down' && s.health.checks[0]?.reason && (s.health.checks[0]?.at ?? 0) > 0), '--json: each check\'s last result, time and reason');
+  t.ok(u.process.child.exitCode === null, 'uvsd is still running');
+  t.equal((await load(lab, 'tcp', 9000, 3, ['--concurrency', '3', '--timeout', '1500'])).ok, 0, 'with every server down and no sorry server, nothing is served');
+  await blockPort(lab, 'rs3', 9002, false);
+  await u.stop();
+});
