@@ -27,7 +27,7 @@ t.test('invocation: the first option must be a command', async (t) => {
   t.same(failure('-- -A'), [TRY, 255], 'after --, options are arguments');
   t.same(parseArgs(['-6'], { prog: '/sbin/uvsadm' }), { ok: false, message: "Try `/sbin/uvsadm -h' or '/sbin/uvsadm --help' for more information.", exitCode: 255, stopsRestore: true }, 'program name as invoked');
   t.same(failure('foo -C'), ['unexpected argument foo', 2], 'a word before the command is a leftover argument');
-  t.same(command(''), { kind: 'list', view: 'all', format: { numeric: false, stats: false, rate: false, thresholds: false, persistentConn: false, tunInfo: false, exact: false, nosort: false, json: false } }, 'no arguments: list');
+  t.same(command(''), { kind: 'list', view: 'all', format: { numeric: false, stats: false, rate: false, thresholds: false, persistentConn: false, tunInfo: false, exact: false, nosort: false, json: false, health: false } }, 'no arguments: list');
 });
 
 t.test('-h, -v', async (t) => {
