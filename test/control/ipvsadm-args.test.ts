@@ -307,8 +307,14 @@ t.test('what commands parse to', async (t) => {
   t.same(command('-Sn'), { kind: 'save', numeric: true });
   t.same(command('-Z'), { kind: 'zero' });
   const list = command('-L -n --stats --exact -u 10.0.0.1:53 --json');
-  t.same(list, { kind: 'list', view: 'service', service: { protocol: 'udp', address: '10.0.0.1', port: 53, fwmark: 0, family: 4 }, format: { numeric: true, stats: true, rate: false, thresholds: false, persistentConn: false, tunInfo: false, exact: true, nosort: false, json: true } });
+  t.same(list, { kind: 'list', view: 'service', service: { protocol: 'udp', address: '10.0.0.1', port: 53, fwmark: 0, family: 4 }, format: { numeric: true, stats: true, rate: false, thresholds: false, persistentConn: false, tunInfo: false, exact: true, nosort: false, json: true, health: false } });
   t.equal((command('-L -c') as { view: string }).view, 'connections');
   t.equal((command('-L --timeout') as { view: string }).view, 'timeout');
   t.equal((command('-L --daemon') as { view: string }).view, 'daemon');
+});
+
+t.test('--health (uvs): a list format, refused elsewhere', async (t) => {
+  t.equal((command('-L -n --health') as { format: { health: boolean } }).format.health, true, '-L -n --health');
+  t.same(failure('-A -t 10.0.0.1:80 --health'), ["Illegal 'health' option with the 'add-service' command", 2], 'not with -A');
+  t.same(failure('-L --health --health'), ["multiple 'health' options specified", 2], 'not twice');
 });
