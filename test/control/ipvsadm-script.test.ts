@@ -106,6 +106,10 @@ for (const [method, flag] of [['nat', '-m'], ['dr', '-g']] as const) {
     t.match(r.out, new RegExp(`TCP  ${vip.replace(/\./g, '\\.')}:9000 +5 `), '5 new connections counted since');
     t.match(r.out, new RegExp(`  -> ${rs3!.replace(/\./g, '\\.')}:9000 +5 `), 'all on rs3');
 
+    r = await d.sh('ipvsadm -L -n -c');
+    t.match(r.out, /^IPVS connection entries\npro expire state +source +virtual +destination\n/, 'ipvsadm -L -n -c: the header');
+    t.match(r.out, new RegExp(`\\nTCP +\\d\\d:\\d\\d +[A-Z_]+ +198\\.18\\.0\\.10:\\d+ +${vip.replace(/\./g, '\\.')}:9000 +${rs3!.replace(/\./g, '\\.')}:9000\\n`), 'the connections just made, to rs3');
+
     const rules = join(lab.logDir, 'rules');
     r = await d.sh(`ipvsadm -S -n > ${rules}`);
     t.equal(r.code, 0, 'ipvsadm -S -n');
