@@ -38,6 +38,26 @@ export interface LoadSummary {
   ms: number;
 }
 
+const EMPTY = Buffer.alloc(0);
+
+/** Splits the identify service's first line ("<name> <peer>") from the echo after it. */
+export class IdentifyLine {
+  text = '';
+  done = false;
+  /** Takes a received chunk; returns what follows the first line in it (empty while the line is still coming). */
+  feed(d: Buffer): Buffer {
+    if (this.done) return d;
+    const nl = d.indexOf(10);
+    if (nl < 0) {
+      this.text += d.toString('latin1');
+      return EMPTY;
+    }
+    this.text += d.subarray(0, nl).toString('latin1');
+    this.done = true;
+    return d.subarray(nl + 1);
+  }
+}
+
 /** Most payloads small, some medium, a few up to maxBytes; 0 included. */
 function payloadSize(maxBytes: number, r: number): number {
   if (r < 0.05) return 0;
@@ -58,8 +78,7 @@ function tcpOne(host: string, port: number, size: number, timeoutMs: number, o: 
     const data = randomBytes(size);
     const want = createHash('sha256').update(data).digest('hex');
     const hash = createHash('sha256');
-    let head = '';
-    let headDone = false;
+    const head = new IdentifyLine();
     let echoed = 0;
     const s = connect({ host, port, allowHalfOpen: true, ...(o.bind ? { localAddress: o.bind } : {}) });
     const timer = setTimeout(() => {
@@ -72,25 +91,16 @@ function tcpOne(host: string, port: number, size: number, timeoutMs: number, o: 
       if (o.holdMs > 0) setTimeout(() => s.end(data), o.holdMs);
       else s.end(data);
     });
-    s.on('data', (d: Buffer) => {
-      if (!headDone) {
-        const nl = d.indexOf(10);
-        if (nl < 0) {
-          head += d.toString('latin1');
-          return;
-        }
-        head += d.subarray(0, nl).toString('latin1');
-        headDone = true;
-        d = d.subarray(nl + 1);
-      }
+    s.on('data', (chunk: Buffer) => {
+      const d = head.feed(chunk);
       echoed += d.length;
       hash.update(d);
     });
     s.on('end', () => {
       clearTimeout(timer);
-      const [server, seen] = head.split(' ');
+      const [server, seen] = head.text.split(' ');
       const local = `${s.localAddress}:${s.localPort}`;
-      if (!headDone) resolve({ error: 'no identify line' });
+      if (!head.done) resolve({ error: 'no identify line' });
       else if (seen !== local) resolve({ error: 'server saw another client address' });
       else if (echoed !== size || hash.digest('hex') !== want) resolve({ error: 'echo differs' });
       else resolve({ server, peer });
