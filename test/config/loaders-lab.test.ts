@@ -2,7 +2,8 @@
 // (issue 5): lvs.cf NAT (lvs-cf.md §5.1), lvs.cf DR with a firewall-mark service (§5.2)
 // and keepalived.conf NAT (keepalived.md §9). Only addresses, interface names and ports are
 // mapped onto the lab's (the servers' 8080 becomes 443, where the lab serves HTTP too, so
-// the NAT port mapping stays); every other line is the reference's. Then `uvsadm -S`,
+// the NAT port mapping stays), and the DNS check program becomes one that exists here;
+// every other line is the reference's, health checks included. Then `uvsadm -S`,
 // `-C`, `-R` reproduce the table exactly.
 import t, { type Test } from 'tap';
 import { buildLab, type Lab } from '../../src/lab/index.js';
@@ -26,12 +27,21 @@ const NAT_MAP: [RegExp, string][] = [
   [/\beth1\b/g, 'priv0'],
   [/\b8080\b/g, '443'],
   [/(port = |real_server \S+ |virtual_server \S+ )53\b/g, '$19000'],
+  // uvsd runs the examples' health checks: their DNS check program is not on the lab's
+  // machine, so it becomes one that passes (lvs.cf expects "OK" on stdout).
+  [/"\/usr\/local\/sbin\/check_dns %h"/g, '"/bin/echo OK"'],
+  [/\/usr\/local\/sbin\/check_dns/g, '/bin/true'],
 ];
 
 async function http(lab: Lab, host: string, port: number, n: number): Promise<Record<string, number>> {
   const by: Record<string, number> = {};
   for (const r of await lab.probeAll('client', { proto: 'http', host, port, count: n, timeoutMs: 3000 })) if (r.ok && r.server) by[r.server] = (by[r.server] ?? 0) + 1;
   return by;
+}
+
+/** Waits until every configured check has run once (the examples' health checks are live). */
+async function checked(u: RunningUvsd): Promise<void> {
+  for (let i = 0; i < 150 && (await u.uvsadm(['-L', '-n', '--health'])).includes('not run yet'); i++) await new Promise((r) => setTimeout(r, 100));
 }
 
 /** -S, -C, -R: the restored table saves the same. */
@@ -48,6 +58,8 @@ t.test('lvs.cf NAT example (lvs-cf.md §5.1) serves web and UDP', async (t) => {
   const lab = await buildLab({ prefix: uniquePrefix('cn'), servers: 3, mode: 'nat' });
   t.teardown(() => lab.down());
   const u = await startUvsd(lab, mapped(LVS_CF_NAT, NAT_MAP), ['--workers', '2']);
+  await checked(u);
+  t.notMatch(await u.uvsadm(['-L', '-n', '--health']), / down /, 'every server passes the example\'s checks');
   const web = await http(lab, '198.18.0.100', 80, 6);
   t.equal(Object.values(web).reduce((a, b) => a + b, 0), 6, `6 web requests through the VIP answered (${JSON.stringify(web)})`);
   t.equal(Object.keys(web).length, 1, 'persistent (300 s, pmask /24): one client network, one server');
@@ -79,6 +91,8 @@ t.test('lvs.cf DR example (lvs-cf.md §5.2): wrr 100:50 and a persistent fwmark 
   const rules = `${lab.logDir}/marks.rules`;
   writeFileSync(rules, '-t mangle -A PREROUTING -p tcp -d 198.18.0.101/32 --dport 443 -j MARK --set-mark 80\n');
   const u = await startUvsd(lab, text, ['--workers', '2', '--mark-rules', rules]);
+  await checked(u);
+  t.notMatch(await u.uvsadm(['-L', '-n', '--health']), / down /, 'every server passes the example\'s checks');
   const www = await http(lab, '198.18.0.100', 80, 30);
   t.same(www, { rs1: 20, rs2: 10 }, 'wrr 100:50 over 30 requests: exactly 20/10');
   const shop = await http(lab, '198.18.0.101', 443, 4);
@@ -92,6 +106,8 @@ t.test('keepalived.conf NAT example (keepalived.md §9)', async (t) => {
   const lab = await buildLab({ prefix: uniquePrefix('ck'), servers: 3, mode: 'nat' });
   t.teardown(() => lab.down());
   const u = await startUvsd(lab, mapped(KEEPALIVED_NAT, NAT_MAP), ['--workers', '2']);
+  await checked(u);
+  t.notMatch(await u.uvsadm(['-L', '-n', '--health']), / down /, 'every server passes the example\'s checks');
   const web = await http(lab, '198.18.0.100', 80, 4);
   t.equal(Object.values(web).reduce((a, b) => a + b, 0), 4, `web through the VIP (${JSON.stringify(web)})`);
   const udp = await lab.probe('client', { proto: 'udp', host: '198.18.0.100', port: 9000, send: 'q', timeoutMs: 3000 });
