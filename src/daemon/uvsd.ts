@@ -22,7 +22,7 @@ import { KernelIsolation } from '../datapath/isolation.js';
 import { Datapath } from '../datapath/pool.js';
 import { kernelRoutes, prefixMask } from '../datapath/routes.js';
 import { openPort } from '../datapath/ports.js';
-import { sendGratuitousArp } from '../frameio/interface.js';
+import { interfaceInfo, sendGratuitousArp } from '../frameio/interface.js';
 import { ip4FromString } from '../packet/addr.js';
 import { parseMarkRules, type MarkRule } from '../tables/fwmark.js';
 import { DEFAULT_TIMEOUTS, TCP_ESTABLISHED, TCP_FIN_WAIT, UDP_STATE } from '../tables/tcp-states.js';
@@ -212,21 +212,22 @@ export class Uvsd {
   /** Gratuitous ARP for owned addresses that are new (all of them at start). */
   private announce(config: ForwardConfig, known = new Set<string>()): void {
     const addresses = [...new Set([...config.services.filter((s) => s.fwmark === 0).map((s) => s.address), ...config.owned])].filter((a) => !known.has(a));
+    if (addresses.length === 0) return;
+    // Each interface's subnets, read once (no socket needed).
+    const subnets = config.interfaces.map((name) => ({ name, ipv4: interfaceInfo(name).ipv4.map((x) => ({ address: ip4FromString(x.address), prefixLength: x.prefixLength })) }));
     for (const addr of addresses) {
-      for (const name of config.interfaces) {
-        const p = openPort(name, { rxBlocks: 1, txFrames: 1 });
-        p.socket.close();
-        const a = ip4FromString(addr);
-        if (p.ipv4.some((x) => ((a ^ x.address) & prefixMask(x.prefixLength)) >>> 0 === 0)) {
-          try {
-            sendGratuitousArp(name, addr, { form: 'request' });
-          } catch (err) {
-            this.log.warn({ err, addr, name }, 'gratuitous ARP failed');
-          }
+      const a = ip4FromString(addr);
+      for (const { name, ipv4 } of subnets) {
+        if (!ipv4.some((x) => ((a ^ x.address) & prefixMask(x.prefixLength)) >>> 0 === 0)) continue;
+        try {
+          sendGratuitousArp(name, addr, { form: 'request' });
+        } catch (err) {
+          this.log.warn({ err, addr, name }, 'gratuitous ARP failed');
         }
       }
     }
   }
+
 
   /** Re-reads the config file and applies the difference (SIGHUP). */
   reload(): Promise<void> {

@@ -46,6 +46,28 @@ async function blockPort(lab: Lab, name: string, port: number, on: boolean): Pro
   await lab.exec(name, ['nft', '-f', '-'], { input: nft });
 }
 
+/** A keepalived virtual_server on the VIP's port 9000 over `servers`, each with `check` (a checker block) and `extra` lines. */
+function keepalivedService(vip: string, scheduler: string, servers: string[], check: string, opts: { weight?: number; serverLines?: string[]; serviceLines?: string[] } = {}): string {
+  const indent = (lines: string[], pad: string): string => lines.map((l) => `${pad}${l}\n`).join('');
+  return `virtual_server ${vip} 9000 {
+    lb_algo ${scheduler}
+    lb_kind NAT
+    protocol TCP
+${indent(opts.serviceLines ?? [], '    ')}${servers
+    .map((a) => `    real_server ${a} 9000 {\n        weight ${opts.weight ?? 1}\n${indent(opts.serverLines ?? [], '        ')}${check.trimEnd().split('\n').map((l) => `        ${l}`).join('\n')}\n    }`)
+    .join('\n')}
+}
+`;
+}
+
+/** keepalived's TCP_CHECK on the agent port, every second, 1 s timeout, no retry. */
+const AGENT_PORT_CHECK = `TCP_CHECK {
+    connect_port 9002
+    connect_timeout 1
+    delay_loop 1
+    retry 0
+}`;
+
 function natServers(lab: Lab): string[] {
   return lab.description.servers.map((s) => s.eth0.ipv4);
 }
@@ -115,22 +137,7 @@ t.test('quiesce: a failing server keeps its established connections and gets no 
   t.teardown(() => lab.down());
   const [rs1, rs2, rs3] = natServers(lab);
   const vip = lab.description.vip.ipv4;
-  const cfg = `virtual_server ${vip} 9000 {
-    lb_algo rr
-    lb_kind NAT
-    protocol TCP
-${[rs1, rs2, rs3].map((a) => `    real_server ${a} 9000 {
-        weight 1
-        inhibit_on_failure
-        TCP_CHECK {
-            connect_port 9002
-            connect_timeout 1
-            delay_loop 1
-            retry 0
-        }
-    }`).join('\n')}
-}
-`;
+  const cfg = keepalivedService(vip, 'rr', [rs1!, rs2!, rs3!], AGENT_PORT_CHECK, { serverLines: ['inhibit_on_failure'] });
   const u = await startUvsd(lab, cfg, ['--workers', '2', '--owned', lab.description.natRouter.ipv4]);
   await sleep(1500);
   // 9 connections held open 6 s: three on each server.
@@ -156,22 +163,7 @@ t.test('every server down: the sorry server answers; one back: traffic returns t
   t.teardown(() => lab.down());
   const [rs1, rs2, rs3, rs4] = natServers(lab);
   const vip = lab.description.vip.ipv4;
-  const cfg = `virtual_server ${vip} 9000 {
-    lb_algo rr
-    lb_kind NAT
-    protocol TCP
-    sorry_server ${rs4} 9000
-${[rs1, rs2, rs3].map((a) => `    real_server ${a} 9000 {
-        weight 1
-        TCP_CHECK {
-            connect_port 9002
-            connect_timeout 1
-            delay_loop 1
-            retry 0
-        }
-    }`).join('\n')}
-}
-`;
+  const cfg = keepalivedService(vip, 'rr', [rs1!, rs2!, rs3!], AGENT_PORT_CHECK, { serviceLines: [`sorry_server ${rs4} 9000`] });
   const u = await startUvsd(lab, cfg, ['--workers', '2', '--owned', lab.description.natRouter.ipv4]);
   await sleep(1500);
   t.same(Object.keys((await load(lab, 'tcp', 9000, 9, ['--concurrency', '3'])).servers).sort(), ['rs1', 'rs2', 'rs3'], 'normally the three servers');
@@ -203,20 +195,7 @@ t.test('agent feedback: a server reporting 50% gets about half its configured sh
     await stopServer(lab, name);
     await lab.spawn(name, [process.execPath, REAL_SERVER_PATH, '--name', name, '--agent-file', file, '--ready-fd', '3'], { name: `${name}-agent`, readyFd: true }).ready;
   }
-  const cfg = `virtual_server ${vip} 9000 {
-    lb_algo wlc
-    lb_kind NAT
-    protocol TCP
-${[rs1, rs2, rs3].map((a) => `    real_server ${a} 9000 {
-        weight 10
-        AGENT_CHECK {
-            connect_port 9002
-            connect_timeout 1
-            delay_loop 1
-        }
-    }`).join('\n')}
-}
-`;
+  const cfg = keepalivedService(vip, 'wlc', [rs1!, rs2!, rs3!], 'AGENT_CHECK {\n    connect_port 9002\n    connect_timeout 1\n    delay_loop 1\n}', { weight: 10 });
   const u = await startUvsd(lab, cfg, ['--workers', '2', '--owned', lab.description.natRouter.ipv4]);
   await sleep(2500);
   t.match(await u.uvsadm(['-L', '-n']), new RegExp(`-> ${rs2!.replace(/\./g, '\\.')}:9000 +Masq +5 `), 'rs2 runs at weight 5 (50% of 10)');
