@@ -2,8 +2,10 @@
  * generator is not what limits the forwarders under test. Floods one prebuilt UDP/IPv4
  * frame (the source port varies, UDP checksum 0 = none) out of an interface through a
  * TPACKET_V2 TX ring, bounded in count and time, then prints {"sent":N,"seconds":S}.
+ * With RATE (frames per second, 0 = as fast as it can), sends are paced: never more than
+ * RATE × elapsed frames so far, in batches of at most 32 (the zero-loss ramp).
  *
- *   afp-blast IFACE SRC_MAC DST_MAC SRC_IP DST_IP DST_PORT SECONDS MAX_FRAMES
+ *   afp-blast IFACE SRC_MAC DST_MAC SRC_IP DST_IP DST_PORT SECONDS MAX_FRAMES [RATE]
  */
 #include <arpa/inet.h>
 #include <linux/if_packet.h>
@@ -37,8 +39,8 @@ static uint16_t csum(const uint8_t *p, int n) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 9) {
-    fprintf(stderr, "usage: afp-blast IFACE SRC_MAC DST_MAC SRC_IP DST_IP DST_PORT SECONDS MAX_FRAMES\n");
+  if (argc != 9 && argc != 10) {
+    fprintf(stderr, "usage: afp-blast IFACE SRC_MAC DST_MAC SRC_IP DST_IP DST_PORT SECONDS MAX_FRAMES [RATE]\n");
     return 2;
   }
   uint8_t f[60];
@@ -61,6 +63,8 @@ int main(int argc, char **argv) {
   udp[5] = 26;
   double seconds = atof(argv[7]);
   long max = atol(argv[8]);
+  double rate = argc == 10 ? atof(argv[9]) : 0;
+  if (rate < 0) return fprintf(stderr, "bad RATE\n"), 2;
 
   int fd = socket(AF_PACKET, SOCK_RAW, 0);
   if (fd < 0) return perror("socket"), 1;
@@ -81,8 +85,18 @@ int main(int argc, char **argv) {
   unsigned idx = 0;
   double t0 = now(), end = t0 + seconds;
   while (sent < max && now() < end) {
-    int batch = 0;
-    while (batch < 256 && sent + batch < max) {
+    int batch = 0, limit = 256;
+    if (rate > 0) {
+      long due = (long)(rate * (now() - t0)) + 1;
+      if (due - sent < limit) limit = (int)(due - sent);
+      if (limit > 32) limit = 32;
+      if (limit <= 0) {
+        struct timespec pause = {0, 20000}; /* 20 µs */
+        nanosleep(&pause, NULL);
+        continue;
+      }
+    }
+    while (batch < limit && sent + batch < max) {
       struct tpacket2_hdr *h = (struct tpacket2_hdr *)(ring + (size_t)idx * req.tp_frame_size);
       if (h->tp_status != TP_STATUS_AVAILABLE) break;
       uint8_t *p = (uint8_t *)h + data;

@@ -7,11 +7,15 @@
 // asserts a speed.
 //
 //   node dist/bench/harness/run.js [--quick] [--repeats N] [--seconds S] [--warmup N]
-//                                  [--balancers a,b] [--scenarios conns,pps,bulk]
-//                                  [--budget SECONDS] [--out DIR] [--prefix bh]
+//                                  [--balancers a,b] [--scenarios conns,keepalive,pps,bulk,latency]
+//                                  [--budget SECONDS] [--out DIR] [--prefix bh] [--no-docs]
+//   (also `uvs bench ...`, `npm run bench -- ...`)
 //
-// --quick: 2 rounds, 1 s runs, no warm-up round, 128 MiB bulk transfers, a 130 s budget for
-// starting runs (under 3 minutes in all).
+// --quick (the CI smoke run): one round of every balancer, 1 s runs, no warm-up round,
+// shorter ramps, 128 MiB bulk transfers, a 140 s budget for starting runs (under 3 minutes
+// in all). A full run (not --quick, not
+// --no-docs, default output directory) also appends its summary and the machine's facts
+// to docs/benchmarks.md (bench/harness/summary.ts).
 
 import { cpus, totalmem } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -20,44 +24,86 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildLab, type Lab } from '../../src/lab/index.js';
 import { dropFlood, median } from '../tools/measure.js';
-import { availableBalancers } from './balancers.js';
+import { ALL_BALANCERS, availableBalancers } from './balancers.js';
+import { appendSummary, fmt, type Cell } from './summary.js';
 import { ALL_SCENARIOS, type Metric, type Metrics, type Scenario } from './scenarios.js';
 import { chartSvg } from './svg.js';
 
-const { values } = parseArgs({
-  options: {
-    quick: { type: 'boolean', default: false },
-    repeats: { type: 'string' },
-    seconds: { type: 'string' },
-    warmup: { type: 'string' },
-    balancers: { type: 'string' },
-    scenarios: { type: 'string' },
-    budget: { type: 'string' },
-    out: { type: 'string' },
-    prefix: { type: 'string', default: 'bh' },
-  },
-});
+const USAGE = 'usage: uvs bench [--quick] [--repeats N] [--seconds S] [--warmup N] [--balancers a,b] [--scenarios a,b] [--budget SECONDS] [--out DIR] [--prefix NAME] [--no-docs]';
 
-const quick = values.quick;
-const clamp = (v: string | undefined, dflt: number, lo: number, hi: number): number => (v === undefined || !Number.isFinite(Number(v)) ? dflt : Math.max(lo, Math.min(hi, Number(v))));
-const repeats = clamp(values.repeats, quick ? 2 : 5, 1, 20);
-const seconds = clamp(values.seconds, quick ? 1 : 3, 0.5, 30);
-const warmup = clamp(values.warmup, quick ? 0 : 1, 0, 3);
-/** Seconds after which no new balancer run starts (the lab build counts). */
-const budget = clamp(values.budget, quick ? 130 : 1800, 10, 7200);
-const outDir = values.out ?? fileURLToPath(new URL('../../../bench/results/', import.meta.url));
-
-interface Cell {
-  balancer: string;
-  scenario: string;
-  metric: string;
-  samples: number[];
-  median: number | null;
-  min: number | null;
-  max: number | null;
+interface Settings {
+  quick: boolean;
+  repeats: number;
+  seconds: number;
+  warmup: number;
+  /** Seconds after which no new balancer run starts (the lab build counts). */
+  budget: number;
+  outDir: string;
+  prefix: string;
+  balancerNames: string[] | undefined;
+  scenarioNames: string[] | undefined;
+  /** Append the summary to docs/benchmarks.md. */
+  docs: boolean;
 }
 
-const t0 = Date.now();
+class UsageError extends Error {
+  readonly code = 'UVS_BENCH_USAGE';
+}
+
+const DEFAULT_OUT = fileURLToPath(new URL('../../../bench/results/', import.meta.url));
+const DOCS = fileURLToPath(new URL('../../../docs/benchmarks.md', import.meta.url));
+
+function settingsOf(argv: string[]): Settings {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        quick: { type: 'boolean', default: false },
+        repeats: { type: 'string' },
+        seconds: { type: 'string' },
+        warmup: { type: 'string' },
+        balancers: { type: 'string' },
+        scenarios: { type: 'string' },
+        budget: { type: 'string' },
+        out: { type: 'string' },
+        prefix: { type: 'string', default: 'bh' },
+        'no-docs': { type: 'boolean', default: false },
+      },
+    }));
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message}\n${USAGE}`);
+  }
+  const number = (flag: string, v: string | undefined, dflt: number, lo: number, hi: number): number => {
+    if (v === undefined) return dflt;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < lo || n > hi) throw new UsageError(`--${flag} ${v}: expected a number from ${lo} to ${hi}`);
+    return n;
+  };
+  const names = (flag: string, v: string | undefined, known: readonly string[]): string[] | undefined => {
+    if (v === undefined) return undefined;
+    const list = v.split(',').map((x) => x.trim()).filter((x) => x !== '');
+    const unknown = list.filter((x) => !known.includes(x));
+    if (unknown.length > 0 || list.length === 0) throw new UsageError(`--${flag} ${v}: unknown ${unknown.join(', ') || '(empty)'}; known: ${known.join(', ')}`);
+    return list;
+  };
+  const quick = values.quick ?? false;
+  const outDir = values.out ?? DEFAULT_OUT;
+  return {
+    quick,
+    repeats: number('repeats', values.repeats, quick ? 1 : 5, 1, 20),
+    seconds: number('seconds', values.seconds, quick ? 1 : 3, 0.5, 30),
+    warmup: number('warmup', values.warmup, quick ? 0 : 1, 0, 3),
+    budget: number('budget', values.budget, quick ? 140 : 2400, 10, 7200),
+    outDir,
+    prefix: values.prefix ?? 'bh',
+    balancerNames: names('balancers', values.balancers, ALL_BALANCERS.map((b) => b.name)),
+    scenarioNames: names('scenarios', values.scenarios, ALL_SCENARIOS.map((x) => x.name)),
+    docs: !quick && !values['no-docs'] && values.out === undefined,
+  };
+}
+
+let t0 = Date.now();
 const elapsed = (): number => (Date.now() - t0) / 1000;
 
 function progress(done: number, total: number, what: string): void {
@@ -66,15 +112,6 @@ function progress(done: number, total: number, what: string): void {
   const line = `[${'#'.repeat(filled)}${'-'.repeat(w - filled)}] ${done}/${total} ${what} ${elapsed().toFixed(0)}s`;
   if (process.stderr.isTTY) process.stderr.write(`\r${line.padEnd(100)}`);
   else process.stderr.write(`${line}\n`);
-}
-
-function fmt(v: number | null): string {
-  if (v === null || !Number.isFinite(v)) return '—';
-  const a = Math.abs(v);
-  if (a >= 1e5) return `${(v / 1e3).toFixed(0)}k`;
-  if (a >= 100) return v.toFixed(0);
-  if (a >= 10) return v.toFixed(1);
-  return v.toFixed(2);
 }
 
 function machine(): Record<string, string | number> {
@@ -95,10 +132,27 @@ async function prepare(lab: Lab): Promise<void> {
   await lab.exec('client', ['sysctl', '-qw', 'net.ipv4.tcp_tw_reuse=1']).catch(() => '');
 }
 
-async function main(): Promise<void> {
-  const names = values.balancers?.split(',');
-  const { balancers, skipped } = availableBalancers(names);
-  const scenarios: Scenario[] = values.scenarios ? ALL_SCENARIOS.filter((s) => values.scenarios!.split(',').includes(s.name)) : [...ALL_SCENARIOS];
+/** Runs the harness; returns the exit code (2: bad usage). */
+export async function run(argv: string[]): Promise<number> {
+  let settings: Settings;
+  try {
+    settings = settingsOf(argv);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`uvs bench: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  await main(settings);
+  return 0;
+}
+
+async function main(settings: Settings): Promise<void> {
+  const { quick, repeats, seconds, warmup, budget, outDir } = settings;
+  t0 = Date.now();
+  const { balancers, skipped } = availableBalancers(settings.balancerNames);
+  const scenarios: Scenario[] = settings.scenarioNames ? ALL_SCENARIOS.filter((s) => settings.scenarioNames!.includes(s.name)) : [...ALL_SCENARIOS];
   const samples = new Map<string, Metrics[]>(); // `${balancer}/${scenario}` → one Metrics per measured round
   const errors: { balancer: string; scenario: string; round: number; error: string }[] = [];
   const rounds = warmup + repeats;
@@ -107,7 +161,7 @@ async function main(): Promise<void> {
   let truncated = false;
 
   progress(0, steps, 'building the lab');
-  const lab = await buildLab({ prefix: values.prefix, servers: 3, mode: 'nat', vipOnLo: true, replace: true });
+  const lab = await buildLab({ prefix: settings.prefix, servers: 3, mode: 'nat', vipOnLo: true, replace: true });
   try {
     await prepare(lab);
     outer: for (let round = 0; round < rounds; round++) {
@@ -233,14 +287,25 @@ async function main(): Promise<void> {
     writeFileSync(join(outDir, svgName), chartSvg(`${sc.name}: ${sc.description}`, panels));
     md.push(`![${sc.name}](${svgName})`, '');
   }
-  md.push('Not yet: keep-alive requests/s (autocannon), ramped zero-error / zero-loss rates, kernel IPVS where present.', '');
   const mdText = md.join('\n');
   writeFileSync(join(outDir, `${stamp}.md`), mdText);
   process.stdout.write(mdText);
   process.stdout.write(`\nwritten: ${join(outDir, stamp)}.{json,md} and ${scenarios.length} SVG chart(s)\n`);
+  if (settings.docs) {
+    appendSummary(DOCS, { stamp, startedAt: new Date(t0).toISOString(), seconds: elapsed(), machine: facts, options, truncated, skipped, cells, balancers: balancers.map((b) => ({ name: b.name, label: b.label })) });
+    process.stdout.write(`summary appended to ${DOCS}\n`);
+  }
 }
 
-main().catch((e: unknown) => {
-  process.stderr.write(`\nbench harness: ${(e as Error).stack ?? String(e)}\n`);
-  process.exitCode = 1;
-});
+const isMain = process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/^.*\/dist\//, '/dist/'));
+if (isMain) {
+  run(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`\nbench harness: ${(e as Error).stack ?? String(e)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -4,10 +4,14 @@
 //
 //   conns  new TCP connections/s: one 16-byte request per connection, echoed, closed, 64 at
 //          a time for a fixed time (bench/harness/conn-load.ts); only verified ones count;
-//          balancer CPU µs per connection (user + system of the balancer's process).
+//          balancer CPU µs per connection (user + system of the balancer's process); then
+//          the offered rate ramped (open loop) for the highest with zero errors.
+//   keepalive  HTTP requests/s over 32 persistent connections (autocannon, via
+//          bench/harness/keepalive-load.ts); balancer CPU µs per request.
 //   pps    UDP 60-byte frames flooded by the C generator (bench/c/afp-blast.c via
 //          bench/tools/measure.ts); delivered = the servers' eth0 rx counters (they drop
-//          the flood in prerouting); balancer CPU µs per delivered packet.
+//          the flood in prerouting); balancer CPU µs per delivered packet; then the
+//          offered rate ramped (paced generator) for the highest with zero loss.
 //   Both also report the whole machine's busy CPU per connection / packet (hostBusy):
 //   the only CPU figure the kernel's own paths (softirq) have.
 //   bulk   one upload to the digest service (SHA-256 checked) and one HTTP download
@@ -16,9 +20,6 @@
 //   latency  connect and first-byte times (µs) of a separate probe process (100 new
 //          connections/s) while a paced load (open loop) runs at 50% and then 90% of the
 //          conns median this balancer just reached in the same round.
-//
-// Not yet (issue 7): keep-alive requests/s (autocannon), the ramped zero-error/zero-loss
-// rates.
 
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +30,7 @@ import type { ConnLoadResult, Percentiles } from './conn-load.js';
 
 const LOAD = fileURLToPath(new URL('../../src/lab/load.js', import.meta.url));
 const CONN_LOAD = fileURLToPath(new URL('./conn-load.js', import.meta.url));
+const KEEPALIVE_LOAD = fileURLToPath(new URL('./keepalive-load.js', import.meta.url));
 
 export interface Metric {
   key: string;
@@ -91,18 +93,39 @@ function hostBusy(): number {
 const lastJson = <T>(out: string): T => JSON.parse(out.trim().split('\n').pop() || '{}') as T;
 const stdoutOf = (e: unknown): string => (e as { stdout?: string }).stdout ?? '{}';
 
-async function connLoad(ctx: ScenarioContext, seconds: number): Promise<ConnLoadResult> {
+/** One run of the connections driver: closed loop, or paced at `rate` per second. */
+async function connLoad(ctx: ScenarioContext, seconds: number, rate?: number): Promise<ConnLoadResult> {
   const { host, port } = ctx.running.target;
-  const argv = [process.execPath, CONN_LOAD, host, String(port), '--seconds', String(seconds), '--concurrency', '64', '--size', '16', '--timeout', '5000', ...(ctx.balancer.proxy ? ['--proxy'] : [])];
+  const argv = [process.execPath, CONN_LOAD, host, String(port), '--seconds', String(seconds), '--concurrency', '64', '--size', '16', '--timeout', '5000', ...(rate !== undefined ? ['--rate', String(rate)] : []), ...(ctx.balancer.proxy ? ['--proxy'] : [])];
   const out = await ctx.lab.exec('client', argv, { timeoutMs: (seconds + 30) * 1000 }).catch(stdoutOf);
   return lastJson<ConnLoadResult>(out);
 }
 
+/** Offered rates of the zero-error ramp, as fractions of the closed-loop maximum. */
+const RAMP_STEPS = [0.5, 0.7, 0.85, 1.0, 1.15] as const;
+const QUICK_RAMP_STEPS = [0.6, 0.9, 1.1] as const;
+
+/**
+ * Runs `attempt` at rising offered rates (fractions of `max`, in order) and returns the
+ * highest offered rate that passed, stopping at the first that did not (DPVS's and
+ * Maglev's "highest rate with zero errors / zero loss"); 0 when even the first failed.
+ */
+async function ramp(max: number, steps: readonly number[], attempt: (rate: number) => Promise<boolean>): Promise<number> {
+  let best = 0;
+  for (const f of steps) {
+    const rate = Math.max(1, Math.round(max * f));
+    if (!(await attempt(rate))) break;
+    best = rate;
+  }
+  return best;
+}
+
 export const conns: Scenario = {
   name: 'conns',
-  description: 'new TCP connections/s (16-byte request, echoed, closed; 64 concurrent; verified only)',
+  description: 'new TCP connections/s (16-byte request, echoed, closed; verified only): closed loop with 64 concurrent, then the offered rate ramped for the highest with zero errors',
   metrics: [
-    { ratio: true, key: 'connsPerSec', label: 'new connections', unit: 'conn/s', higherIsBetter: true },
+    { ratio: true, key: 'connsPerSec', label: 'new connections, closed loop', unit: 'conn/s', higherIsBetter: true },
+    { ratio: true, key: 'zeroErrorConnsPerSec', label: 'highest zero-error offered rate', unit: 'conn/s', higherIsBetter: true },
     { chart: true, key: 'cpuUsPerConn', label: 'balancer CPU per connection', unit: 'µs', higherIsBetter: false },
     { chart: true, key: 'hostCpuUsPerConn', label: 'whole-machine CPU per connection', unit: 'µs', higherIsBetter: false },
     { key: 'failed', label: 'failed connections', unit: '', higherIsBetter: false },
@@ -116,8 +139,18 @@ export const conns: Scenario = {
     const c1 = cpu(ctx.running.pid);
     const h1 = hostBusy();
     if (r.failed > 0 || r.ok === 0) ctx.note(`${r.ok} ok, ${r.failed} failed: ${JSON.stringify(r.errors)}`);
+    const connsPerSec = r.ms > 0 ? r.ok / (r.ms / 1000) : 0;
+    // The ramp: open loop (connections started on a schedule, at most 64 in flight); a
+    // step passes when none failed, none had to be skipped for want of a free slot, and
+    // at least 97% of the offered connections completed within the step.
+    const stepSeconds = ctx.quick ? 1 : 1.5;
+    const zeroErrorConnsPerSec = await ramp(connsPerSec, ctx.quick ? QUICK_RAMP_STEPS : RAMP_STEPS, async (rate) => {
+      const s = await connLoad(ctx, stepSeconds, rate);
+      return s.failed === 0 && (s.dropped ?? 0) === 0 && s.ok >= 0.97 * rate * stepSeconds;
+    });
     return {
-      connsPerSec: r.ms > 0 ? r.ok / (r.ms / 1000) : 0,
+      connsPerSec,
+      zeroErrorConnsPerSec,
       cpuUsPerConn: ctx.running.pid === undefined ? null : ((c1 - c0) * 1e6) / Math.max(1, r.ok),
       hostCpuUsPerConn: ((h1 - h0) * 1e6) / Math.max(1, r.ok),
       failed: r.failed ?? 0,
@@ -125,11 +158,54 @@ export const conns: Scenario = {
   },
 };
 
+interface KeepaliveOut {
+  ok: number;
+  failed: number;
+  requestsPerSec: number;
+  latencyP50: number;
+  latencyP99: number;
+}
+
+export const keepalive: Scenario = {
+  name: 'keepalive',
+  description: 'HTTP requests/s over 32 keep-alive connections (autocannon; every body checked)',
+  metrics: [
+    { ratio: true, key: 'requestsPerSec', label: 'requests', unit: 'req/s', higherIsBetter: true },
+    { chart: true, key: 'cpuUsPerRequest', label: 'balancer CPU per request', unit: 'µs', higherIsBetter: false },
+    { key: 'latencyP50', label: 'latency p50', unit: 'µs', higherIsBetter: false },
+    { key: 'latencyP99', label: 'latency p99', unit: 'µs', higherIsBetter: false },
+    { key: 'failed', label: 'failed requests', unit: '', higherIsBetter: false },
+  ],
+  skip: () => null,
+  async run(ctx) {
+    const url = `http://${ctx.running.target.host}:80/`;
+    const secs = String(Math.max(1, Math.round(ctx.seconds)));
+    const c0 = cpu(ctx.running.pid);
+    const out = await ctx.lab.exec('client', [process.execPath, KEEPALIVE_LOAD, url, '--seconds', secs, '--connections', '32'], { timeoutMs: (Number(secs) + 30) * 1000 }).catch(stdoutOf);
+    const c1 = cpu(ctx.running.pid);
+    const r = lastJson<Partial<KeepaliveOut>>(out);
+    if (typeof r.ok !== 'number') throw new Error(`keep-alive driver gave no result: ${out.slice(-300)}`);
+    if ((r.failed ?? 0) > 0 || r.ok === 0) ctx.note(`${r.ok} ok, ${r.failed} failed`);
+    return {
+      requestsPerSec: r.requestsPerSec ?? 0,
+      cpuUsPerRequest: ctx.running.pid === undefined ? null : ((c1 - c0) * 1e6) / Math.max(1, r.ok),
+      latencyP50: typeof r.latencyP50 === 'number' ? r.latencyP50 * 1000 : null,
+      latencyP99: typeof r.latencyP99 === 'number' ? r.latencyP99 * 1000 : null,
+      failed: r.failed ?? 0,
+    };
+  },
+};
+
+/** Fractions of the flat-out delivered rate the zero-loss ramp offers. */
+const LOSS_RAMP_STEPS = [0.25, 0.5, 0.7, 0.85, 1.0] as const;
+const QUICK_LOSS_RAMP_STEPS = [0.3, 0.6, 0.9] as const;
+
 export const pps: Scenario = {
   name: 'pps',
-  description: 'UDP 60-byte frames flooded by the C generator; delivered to the servers',
+  description: 'UDP 60-byte frames flooded by the C generator; delivered to the servers; then the offered rate ramped for the highest with zero loss',
   metrics: [
-    { ratio: true, key: 'deliveredPps', label: 'delivered', unit: 'pps', higherIsBetter: true },
+    { ratio: true, key: 'deliveredPps', label: 'delivered, flat out', unit: 'pps', higherIsBetter: true },
+    { ratio: true, key: 'zeroLossPps', label: 'highest zero-loss offered rate', unit: 'pps', higherIsBetter: true },
     { key: 'offeredPps', label: 'offered', unit: 'pps', higherIsBetter: true },
     { chart: true, key: 'cpuUsPerPacket', label: 'balancer CPU per delivered packet', unit: 'µs', higherIsBetter: false },
     { chart: true, key: 'hostCpuUsPerPacket', label: 'whole-machine CPU per delivered packet', unit: 'µs', higherIsBetter: false },
@@ -137,20 +213,33 @@ export const pps: Scenario = {
   skip: (b) => (b.udp ? null : 'does not balance UDP'),
   async run(ctx) {
     const host = ctx.running.target.host;
+    /** Floods for `secs` (paced at `rate`), waits for stragglers, returns sent and delivered. */
+    const measure = async (secs: number, rate?: number): Promise<{ sent: number; delivered: number; seconds: number; cpu: number; host: number }> => {
+      const rx0 = await rxPackets(ctx.lab);
+      const h0 = hostBusy();
+      const c0 = cpu(ctx.running.pid);
+      const b = await flood(ctx.lab, host, secs, rate);
+      const c1 = cpu(ctx.running.pid);
+      const h1 = hostBusy();
+      await new Promise((r) => setTimeout(r, 200));
+      return { sent: b.sent, delivered: (await rxPackets(ctx.lab)) - rx0, seconds: b.seconds, cpu: c1 - c0, host: h1 - h0 };
+    };
     await flood(ctx.lab, host, 0.3);
-    const rx0 = await rxPackets(ctx.lab);
-    const h0 = hostBusy();
-    const c0 = cpu(ctx.running.pid);
-    const b = await flood(ctx.lab, host, ctx.seconds);
-    const c1 = cpu(ctx.running.pid);
-    const h1 = hostBusy();
-    await new Promise((r) => setTimeout(r, 200));
-    const delivered = (await rxPackets(ctx.lab)) - rx0;
+    const m = await measure(ctx.seconds);
+    const deliveredPps = m.delivered / m.seconds;
+    // Zero loss: every frame sent reached a server (the servers' counters also see the odd
+    // ARP or neighbour probe, which can only make a step look less lossy, never more).
+    const stepSeconds = ctx.quick ? 0.5 : 1;
+    const zeroLossPps = await ramp(deliveredPps, ctx.quick ? QUICK_LOSS_RAMP_STEPS : LOSS_RAMP_STEPS, async (rate) => {
+      const s = await measure(stepSeconds, rate);
+      return s.sent > 0 && s.delivered >= s.sent;
+    });
     return {
-      deliveredPps: delivered / b.seconds,
-      offeredPps: b.sent / b.seconds,
-      cpuUsPerPacket: ctx.running.pid === undefined ? null : ((c1 - c0) * 1e6) / Math.max(1, delivered),
-      hostCpuUsPerPacket: ((h1 - h0) * 1e6) / Math.max(1, delivered),
+      deliveredPps,
+      zeroLossPps,
+      offeredPps: m.sent / m.seconds,
+      cpuUsPerPacket: ctx.running.pid === undefined ? null : (m.cpu * 1e6) / Math.max(1, m.delivered),
+      hostCpuUsPerPacket: (m.host * 1e6) / Math.max(1, m.delivered),
     };
   },
 };
@@ -232,4 +321,4 @@ export const latency: Scenario = {
   },
 };
 
-export const ALL_SCENARIOS: readonly Scenario[] = [conns, pps, bulk, latency];
+export const ALL_SCENARIOS: readonly Scenario[] = [conns, keepalive, pps, bulk, latency];

@@ -39,12 +39,12 @@ export async function dropFlood(lab: Lab): Promise<void> {
   }
 }
 
-/** Floods 60-byte UDP frames from the client to `target` through dir1 for `secs` seconds. */
-export async function flood(lab: Lab, target: string, secs: number): Promise<{ sent: number; seconds: number }> {
+/** Floods 60-byte UDP frames from the client to `target` through dir1 for `secs` seconds (at `rate` frames/s; flat out without). */
+export async function flood(lab: Lab, target: string, secs: number, rate?: number): Promise<{ sent: number; seconds: number }> {
   const d = lab.description;
   const out = await lab.exec(
     'client',
-    [cTools().blast, 'eth0', d.client.eth0.mac, d.directors[0].public.mac, d.client.ipv4[0]!, target, String(FLOOD_PORT), String(secs), '100000000'],
+    [cTools().blast, 'eth0', d.client.eth0.mac, d.directors[0].public.mac, d.client.ipv4[0]!, target, String(FLOOD_PORT), String(secs), '100000000', ...(rate !== undefined ? [String(Math.round(rate))] : [])],
     { timeoutMs: (secs + 10) * 1000 },
   );
   return JSON.parse(out.trim()) as { sent: number; seconds: number };

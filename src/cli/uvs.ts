@@ -8,6 +8,7 @@ const subcommands: Record<string, { module: string; summary: string }> = {
   router: { module: './router.js', summary: 'router --if A --if B: an L3 router over AF_PACKET rings (the frame-I/O baseline)' },
   demo: { module: './demo.js', summary: 'demo: build a lab and push real traffic through uvs' },
   decap: { module: './decap.js', summary: 'decap: userspace IPIP decapsulator for LVS-TUN real servers (AF_PACKET in, TUN out)' },
+  bench: { module: '../../bench/harness/run.js', summary: 'bench [--quick]: the benchmark harness: uvs next to direct, kernel NAT and HAProxy in one lab' },
 };
 
 function usage(): string {

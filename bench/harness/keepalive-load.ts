@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+// bench/harness/keepalive-load: the harness's keep-alive driver, run in the lab's client
+// namespace: autocannon against the real servers' HTTP service (src/lab/real-server.ts,
+// body "<server> <peer>:<port>\n") over a fixed set of persistent connections, so the
+// balancer forwards established flows only (no new connection after the first requests).
+// Every body is checked to name a lab server ("rs<N> "); anything else counts as a
+// mismatch. Bounded by --seconds; prints one JSON line.
+//
+//   node dist/bench/harness/keepalive-load.js URL --seconds S [--connections 32] [--pipelining 1]
+
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+
+export interface KeepaliveResult {
+  /** Completed 2xx requests with a verified body. */
+  ok: number;
+  /** Errors, timeouts, non-2xx answers and body mismatches. */
+  failed: number;
+  requestsPerSec: number;
+  /** Latency of one request in ms. */
+  latencyP50: number;
+  latencyP99: number;
+  seconds: number;
+}
+
+const SERVER_BODY = /^rs\d+ /;
+
+export async function keepaliveLoad(url: string, o: { seconds: number; connections: number; pipelining: number }): Promise<KeepaliveResult> {
+  const r = await autocannon({ url, connections: o.connections, pipelining: o.pipelining, duration: o.seconds, timeout: 5, verifyBody: (body) => SERVER_BODY.test(body) });
+  const failed = r.errors + r.timeouts + r.non2xx + r.mismatches;
+  const ok = Math.max(0, r['2xx'] - r.mismatches);
+  return { ok, failed, requestsPerSec: r.duration > 0 ? ok / r.duration : 0, latencyP50: r.latency.p50, latencyP99: r.latency.p99, seconds: r.duration };
+}
+
+const isMain = process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/^.*\/dist\//, '/dist/'));
+if (isMain) {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      seconds: { type: 'string', default: '2' },
+      connections: { type: 'string', default: '32' },
+      pipelining: { type: 'string', default: '1' },
+    },
+  });
+  const [url] = positionals;
+  if (!url || !/^http:\/\//.test(url)) {
+    process.stderr.write('usage: keepalive-load.js http://HOST:PORT/ --seconds S [--connections N] [--pipelining N]\n');
+    process.exit(2);
+  }
+  const r = await keepaliveLoad(url, {
+    seconds: Math.min(60, Math.max(1, Math.round(Number(values.seconds)))),
+    connections: Math.min(512, Math.max(1, Number(values.connections))),
+    pipelining: Math.min(16, Math.max(1, Number(values.pipelining))),
+  });
+  process.stdout.write(JSON.stringify(r) + '\n');
+}
