@@ -3,7 +3,7 @@
 // returns named metrics (null where a metric does not apply, e.g. CPU of a kernel path).
 //
 //   conns  new TCP connections/s: one 16-byte request per connection, echoed, closed, 64 at
-//          a time for a fixed time (bench/harness/conn-load.ts); only verified ones count;
+//          a time for a fixed time (the C client bench/c/conn-blast.c); only verified ones count;
 //          balancer CPU µs per connection (user + system of the balancer's process); then
 //          the offered rate ramped (open loop) for the highest with zero errors.
 //   keepalive  HTTP requests/s over 32 persistent connections (autocannon, via
@@ -24,12 +24,12 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Lab } from '../../src/lab/index.js';
+import { cTools } from '../tools/c-tools.js';
 import { cpuSeconds, flood, rxPackets } from '../tools/measure.js';
 import type { Balancer, RunningBalancer } from './balancers.js';
-import type { ConnLoadResult, Percentiles } from './conn-load.js';
+import type { ConnLoadResult } from './conn-load.js';
 
 const LOAD = fileURLToPath(new URL('../../src/lab/load.js', import.meta.url));
-const CONN_LOAD = fileURLToPath(new URL('./conn-load.js', import.meta.url));
 const KEEPALIVE_LOAD = fileURLToPath(new URL('./keepalive-load.js', import.meta.url));
 
 export interface Metric {
@@ -93,12 +93,22 @@ function hostBusy(): number {
 const lastJson = <T>(out: string): T => JSON.parse(out.trim().split('\n').pop() || '{}') as T;
 const stdoutOf = (e: unknown): string => (e as { stdout?: string }).stdout ?? '{}';
 
-/** One run of the connections driver: closed loop, or paced at `rate` per second. */
-async function connLoad(ctx: ScenarioContext, seconds: number, rate?: number): Promise<ConnLoadResult> {
+/**
+ * One run of the C connections client (bench/c/conn-blast.c) from the client namespace:
+ * 16-byte requests, closed loop with `concurrency` in flight, or paced at `rate` per second
+ * (open loop, at most `concurrency` in flight); `latency` adds the percentiles.
+ */
+function connLoad(ctx: ScenarioContext, seconds: number, o: { rate?: number; concurrency?: number; latency?: boolean } = {}): Promise<ConnLoadResult> {
   const { host, port } = ctx.running.target;
-  const argv = [process.execPath, CONN_LOAD, host, String(port), '--seconds', String(seconds), '--concurrency', '64', '--size', '16', '--timeout', '5000', ...(rate !== undefined ? ['--rate', String(rate)] : []), ...(ctx.balancer.proxy ? ['--proxy'] : [])];
-  const out = await ctx.lab.exec('client', argv, { timeoutMs: (seconds + 30) * 1000 }).catch(stdoutOf);
-  return lastJson<ConnLoadResult>(out);
+  const argv = [cTools().conn, host, String(port), String(seconds), String(o.concurrency ?? 64), '16', String(o.rate ?? 0), o.latency ? '1' : '0', ctx.balancer.proxy ? '1' : '0', '5000', '1000000'];
+  return ctx.lab
+    .exec('client', argv, { timeoutMs: (seconds + 30) * 1000 })
+    .catch(stdoutOf)
+    .then((out) => {
+      const r = lastJson<Partial<ConnLoadResult>>(out);
+      if (typeof r.ok !== 'number') throw new Error(`connections client gave no result: ${out.slice(-300)}`);
+      return r as ConnLoadResult;
+    });
 }
 
 /** Offered rates of the zero-error ramp, as fractions of the closed-loop maximum. */
@@ -140,13 +150,15 @@ export const conns: Scenario = {
     const h1 = hostBusy();
     if (r.failed > 0 || r.ok === 0) ctx.note(`${r.ok} ok, ${r.failed} failed: ${JSON.stringify(r.errors)}`);
     const connsPerSec = r.ms > 0 ? r.ok / (r.ms / 1000) : 0;
-    // The ramp: open loop (connections started on a schedule, at most 64 in flight); a
+    // The ramp: open loop (connections started on a schedule, at most 512 in flight); a
     // step passes when none failed, none had to be skipped for want of a free slot, and
     // at least 97% of the offered connections completed within the step.
     const stepSeconds = ctx.quick ? 1 : 1.5;
     const zeroErrorConnsPerSec = await ramp(connsPerSec, ctx.quick ? QUICK_RAMP_STEPS : RAMP_STEPS, async (rate) => {
-      const s = await connLoad(ctx, stepSeconds, rate);
-      return s.failed === 0 && (s.dropped ?? 0) === 0 && s.ok >= 0.97 * rate * stepSeconds;
+      const s = await connLoad(ctx, stepSeconds, { rate, concurrency: 512 });
+      const pass = s.failed === 0 && (s.dropped ?? 0) === 0 && s.ok >= 0.97 * rate * stepSeconds;
+      if (!pass) ctx.note(`ramp stopped at ${rate}/s offered: ${s.ok} ok of ${Math.round(rate * stepSeconds)} due, ${s.failed} failed ${JSON.stringify(s.errors)}, ${s.dropped ?? 0} not started (512 in flight)`);
+      return pass;
     });
     return {
       connsPerSec,
@@ -232,7 +244,9 @@ export const pps: Scenario = {
     const stepSeconds = ctx.quick ? 0.5 : 1;
     const zeroLossPps = await ramp(deliveredPps, ctx.quick ? QUICK_LOSS_RAMP_STEPS : LOSS_RAMP_STEPS, async (rate) => {
       const s = await measure(stepSeconds, rate);
-      return s.sent > 0 && s.delivered >= s.sent;
+      const pass = s.sent > 0 && s.delivered >= s.sent;
+      if (!pass) ctx.note(`zero-loss ramp stopped at ${rate} pps offered: ${s.delivered} of ${s.sent} delivered`);
+      return pass;
     });
     return {
       deliveredPps,
@@ -271,10 +285,6 @@ export const bulk: Scenario = {
   },
 };
 
-interface LatencyOut extends ConnLoadResult {
-  latency?: { connect: Percentiles; firstByte: Percentiles };
-}
-
 const LEVELS = [50, 90] as const;
 
 export const latency: Scenario = {
@@ -294,21 +304,14 @@ export const latency: Scenario = {
       ctx.note('no conns rate measured before it in this round: skipped');
       return {};
     }
-    const { host, port } = ctx.running.target;
     const secs = Math.max(1.5, ctx.seconds);
-    const proxy = ctx.balancer.proxy ? ['--proxy'] : [];
     const out: Metrics = {};
     for (const l of LEVELS) {
       const rate = Math.max(1, Math.round((max * l) / 100));
-      const load = ctx.lab
-        .exec('client', [process.execPath, CONN_LOAD, host, String(port), '--seconds', String(secs), '--rate', String(rate), '--concurrency', '64', '--size', '16', '--timeout', '5000', ...proxy], { timeoutMs: (secs + 30) * 1000 })
-        .catch(stdoutOf);
+      const load = connLoad(ctx, secs, { rate });
       await new Promise((r) => setTimeout(r, 250));
-      const probe = await ctx.lab
-        .exec('client', [process.execPath, CONN_LOAD, host, String(port), '--seconds', String(secs - 0.5), '--rate', '100', '--concurrency', '16', '--size', '16', '--timeout', '5000', '--latency', ...proxy], { timeoutMs: (secs + 30) * 1000 })
-        .catch(stdoutOf);
-      const lr = lastJson<ConnLoadResult>(await load);
-      const pr = lastJson<LatencyOut>(probe);
+      const pr = await connLoad(ctx, secs - 0.5, { rate: 100, concurrency: 16, latency: true });
+      const lr = await load;
       if (pr.failed > 0 || lr.failed > 0) ctx.note(`${l}%: probe ${pr.ok} ok ${pr.failed} failed, load ${lr.ok} ok ${lr.failed} failed ${JSON.stringify(lr.errors)}`);
       const us = (v: number | undefined): number | null => (typeof v === 'number' && Number.isFinite(v) ? v * 1000 : null);
       out[`load${l}`] = lr.ms > 0 ? lr.ok / (lr.ms / 1000) : null;
