@@ -17,6 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import { parseArgs } from 'node:util';
 import { IdentifyLine } from '../../src/lab/load.js';
+import { isMainModule } from '../../src/lab/main-module.js';
 
 export interface ConnLoadResult {
   ok: number;
@@ -147,8 +148,7 @@ export async function connLoad(
   return r;
 }
 
-const isMain = process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/^.*\/dist\//, '/dist/'));
-if (isMain) {
+if (isMainModule(import.meta.url)) {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
     options: {

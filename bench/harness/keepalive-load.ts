@@ -10,6 +10,7 @@
 
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import { isMainModule } from '../../src/lab/main-module.js';
 
 export interface KeepaliveResult {
   /** Completed 2xx requests with a verified body. */
@@ -32,8 +33,7 @@ export async function keepaliveLoad(url: string, o: { seconds: number; connectio
   return { ok, failed, requestsPerSec: r.duration > 0 ? ok / r.duration : 0, latencyP50: r.latency.p50, latencyP99: r.latency.p99, seconds: r.duration };
 }
 
-const isMain = process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/^.*\/dist\//, '/dist/'));
-if (isMain) {
+if (isMainModule(import.meta.url)) {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
     options: {

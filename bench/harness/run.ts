@@ -28,6 +28,7 @@ import { ALL_BALANCERS, availableBalancers } from './balancers.js';
 import { appendSummary, fmt, type Cell } from './summary.js';
 import { ALL_SCENARIOS, type Metric, type Metrics, type Scenario } from './scenarios.js';
 import { chartSvg } from './svg.js';
+import { isMainModule } from '../../src/lab/main-module.js';
 
 const USAGE = 'usage: uvs bench [--quick] [--repeats N] [--seconds S] [--warmup N] [--balancers a,b] [--scenarios a,b] [--budget SECONDS] [--out DIR] [--prefix NAME] [--no-docs]';
 
@@ -297,8 +298,7 @@ async function main(settings: Settings): Promise<void> {
   }
 }
 
-const isMain = process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/^.*\/dist\//, '/dist/'));
-if (isMain) {
+if (isMainModule(import.meta.url)) {
   run(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

@@ -19,6 +19,7 @@ import { createSocket } from 'node:dgram';
 import { get as httpGet } from 'node:http';
 import { connect } from 'node:net';
 import { parseArgs } from 'node:util';
+import { isMainModule } from './main-module.js';
 
 export interface LoadSummary {
   proto: 'tcp' | 'udp' | 'http';
@@ -300,8 +301,7 @@ export function download(host: string, port: number, total: number, timeoutMs: n
   });
 }
 
-const isMain = process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/^.*\/dist\//, '/dist/'));
-if (isMain) {
+if (isMainModule(import.meta.url)) {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
     options: {
