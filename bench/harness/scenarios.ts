@@ -5,7 +5,8 @@
 //   conns  new TCP connections/s: one 16-byte request per connection, echoed, closed, 64 at
 //          a time for a fixed time (the C client bench/c/conn-blast.c); only verified ones count;
 //          balancer CPU µs per connection (user + system of the balancer's process); then
-//          the offered rate ramped (open loop) for the highest with zero errors.
+//          the offered rate ramped (open loop) for the highest with zero errors; the
+//          balancer's resident memory after the run.
 //   keepalive  HTTP requests/s over 32 persistent connections (autocannon, via
 //          bench/harness/keepalive-load.ts); balancer CPU µs per request.
 //   pps    UDP 60-byte frames flooded by the C generator (bench/c/afp-blast.c via
@@ -78,6 +79,17 @@ function cpu(pid: number | undefined): number {
   }
 }
 
+/** Resident memory of a process in MiB (VmRSS: every thread's, shared pages included); null without a pid. */
+function residentMiB(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  try {
+    const kb = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return kb ? Number(kb[1]) / 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Busy CPU seconds of the whole machine (all cores: user, nice, system, irq, softirq,
  * steal; USER_HZ = 100). The client, the servers and the generator are the same for every
@@ -138,6 +150,7 @@ export const conns: Scenario = {
     { ratio: true, key: 'zeroErrorConnsPerSec', label: 'highest zero-error offered rate', unit: 'conn/s', higherIsBetter: true },
     { chart: true, key: 'cpuUsPerConn', label: 'balancer CPU per connection', unit: 'µs', higherIsBetter: false },
     { chart: true, key: 'hostCpuUsPerConn', label: 'whole-machine CPU per connection', unit: 'µs', higherIsBetter: false },
+    { chart: true, key: 'rssMiB', label: 'balancer resident memory after the run', unit: 'MiB', higherIsBetter: false },
     { key: 'failed', label: 'failed connections', unit: '', higherIsBetter: false },
   ],
   skip: () => null,
@@ -165,6 +178,7 @@ export const conns: Scenario = {
       zeroErrorConnsPerSec,
       cpuUsPerConn: ctx.running.pid === undefined ? null : ((c1 - c0) * 1e6) / Math.max(1, r.ok),
       hostCpuUsPerConn: ((h1 - h0) * 1e6) / Math.max(1, r.ok),
+      rssMiB: residentMiB(ctx.running.pid),
       failed: r.failed ?? 0,
     };
   },

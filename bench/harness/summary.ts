@@ -42,6 +42,7 @@ const HEADLINE: { scenario: string; metric: string; heading: string; ratios?: bo
   { scenario: 'conns', metric: 'connsPerSec', heading: 'conn/s', ratios: true },
   { scenario: 'conns', metric: 'zeroErrorConnsPerSec', heading: 'zero-error conn/s' },
   { scenario: 'conns', metric: 'cpuUsPerConn', heading: 'balancer CPU µs/conn' },
+  { scenario: 'conns', metric: 'rssMiB', heading: 'balancer RSS MiB' },
   { scenario: 'keepalive', metric: 'requestsPerSec', heading: 'keep-alive req/s', ratios: true },
   { scenario: 'pps', metric: 'zeroLossPps', heading: 'zero-loss pps' },
   { scenario: 'bulk', metric: 'uploadGbps', heading: 'upload Gbit/s' },
