@@ -17,7 +17,10 @@
  * driver bench/harness/conn-load.ts does. Prints one JSON line:
  *   {"ok":N,"failed":N,"errors":{...},"servers":{...},"ms":N,"dropped":N[,"latency":{...}]}
  *
- *   conn-blast HOST PORT SECONDS CONCURRENCY SIZE RATE LATENCY PROXY TIMEOUT_MS MAX
+ * HOST may be a comma-separated list of addresses: connections go to them in turn (how
+ * the harness's "direct" baseline spreads over the three servers without a balancer).
+ *
+ *   conn-blast HOST[,HOST...] PORT SECONDS CONCURRENCY SIZE RATE LATENCY PROXY TIMEOUT_MS MAX
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -38,6 +41,7 @@
 #define RX_CAP (MAX_PAYLOAD + 128)
 #define MAX_SERVERS 32
 #define MAX_ERRORS 32
+#define MAX_TARGETS 16
 
 enum { IDLE, CONNECTING, RECEIVING };
 
@@ -52,7 +56,9 @@ struct slot {
 
 static struct slot slots[MAX_CONCURRENCY];
 static int size, proxy, latency, timeout_ms;
-static struct sockaddr_in target;
+static struct sockaddr_in targets[MAX_TARGETS];
+static int target_count;
+static long connections_started;
 static long ok, failed, dropped, in_flight;
 static char server_names[MAX_SERVERS][16];
 static long server_counts[MAX_SERVERS];
@@ -159,7 +165,8 @@ static int start(struct slot *s) {
   int one = 1;
   setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   s->state = CONNECTING;
-  if (connect(s->fd, (struct sockaddr *)&target, sizeof target) < 0 && errno != EINPROGRESS) {
+  const struct sockaddr_in *target = &targets[connections_started++ % target_count];
+  if (connect(s->fd, (const struct sockaddr *)target, sizeof *target) < 0 && errno != EINPROGRESS) {
     finish(s, errno_name(errno));
     return 0;
   }
@@ -234,12 +241,18 @@ static void print_percentiles(const char *name, double *xs, long n) {
 
 int main(int argc, char **argv) {
   if (argc != 11) {
-    fprintf(stderr, "usage: conn-blast HOST PORT SECONDS CONCURRENCY SIZE RATE LATENCY PROXY TIMEOUT_MS MAX\n");
+    fprintf(stderr, "usage: conn-blast HOST[,HOST...] PORT SECONDS CONCURRENCY SIZE RATE LATENCY PROXY TIMEOUT_MS MAX\n");
     return 2;
   }
-  target.sin_family = AF_INET;
-  if (inet_pton(AF_INET, argv[1], &target.sin_addr) != 1) return fprintf(stderr, "bad HOST %s\n", argv[1]), 2;
   int port = atoi(argv[2]);
+  for (char *host = strtok(argv[1], ","); host; host = strtok(NULL, ",")) {
+    if (target_count == MAX_TARGETS) return fprintf(stderr, "bad HOST: more than %d addresses\n", MAX_TARGETS), 2;
+    targets[target_count].sin_family = AF_INET;
+    targets[target_count].sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, host, &targets[target_count].sin_addr) != 1) return fprintf(stderr, "bad HOST %s\n", host), 2;
+    target_count++;
+  }
+  if (target_count == 0) return fprintf(stderr, "bad HOST: no address\n"), 2;
   double seconds = atof(argv[3]);
   int concurrency = atoi(argv[4]);
   size = atoi(argv[5]);
@@ -255,7 +268,6 @@ int main(int argc, char **argv) {
   if (rate < 0) return fprintf(stderr, "bad RATE %s\n", argv[6]), 2;
   if (timeout_ms < 1) return fprintf(stderr, "bad TIMEOUT_MS %s\n", argv[9]), 2;
   if (max < 1) return fprintf(stderr, "bad MAX %s\n", argv[10]), 2;
-  target.sin_port = htons((uint16_t)port);
   rng ^= (uint64_t)getpid() << 32 ^ (uint64_t)(now() * 1e9);
 
   ep = epoll_create1(EPOLL_CLOEXEC);

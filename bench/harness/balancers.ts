@@ -5,7 +5,8 @@
 // ports as the real servers: TCP 9000 (identify), 9001 (digest), 80 (HTTP) and, where
 // it balances UDP, the flood port; `target.port` is the connections port (9000).
 //
-//   direct       client → rs1 through kernel forwarding on dir1 (no balancing: the limit)
+//   direct       client → the servers through kernel forwarding on dir1, the client taking
+//                them in turn (no balancer: the limit); the flood and bulk go to rs1
 //   kernel-nat   nftables DNAT on dir1, numgen random mod 3 over the servers
 //   haproxy      HAProxy mode tcp on dir1 listening on the VIP (a full proxy: the servers
 //                see dir1's address, not the client's)
@@ -25,6 +26,12 @@ import { FLOOD_PORT } from '../tools/measure.js';
 
 export interface Target {
   host: string;
+  /**
+   * Where the new-connection and keep-alive scenarios aim, in turn: the VIP alone for a
+   * balancer; every server for direct (the client spreads the load itself, so the limit
+   * it measures is not one server's).
+   */
+  hosts: string[];
   /** The connections port; 9001 (digest), 80 (HTTP) and FLOOD_PORT map one to one. */
   port: number;
 }
@@ -111,12 +118,13 @@ async function flushConntrack(lab: Lab): Promise<void> {
 
 const direct: Balancer = {
   name: 'direct',
-  label: 'direct: kernel forwarding to rs1, no balancing',
+  label: 'direct: kernel forwarding, the client takes the servers in turn (no balancer)',
   udp: true,
   proxy: false,
   async setup(lab) {
     await wire(lab, { gateway: 'nat-router', forwarding: true, natRouterOnDir1: true, vipOnDir1: false, clientToPrivate: true });
-    return { target: { host: lab.description.servers[0]!.eth0.ipv4, port: 9000 }, teardown: () => unwire(lab) };
+    const servers = lab.description.servers.map((s) => s.eth0.ipv4);
+    return { target: { host: servers[0]!, hosts: servers, port: 9000 }, teardown: () => unwire(lab) };
   },
 };
 
@@ -138,7 +146,7 @@ const kernelNat: Balancer = {
       await quiet(lab.exec('dir1', ['sysctl', '-qw', `net.netfilter.nf_conntrack_${k}=${v}`]));
     }
     return {
-      target: { host: d.vip.ipv4, port: 9000 },
+      target: { host: d.vip.ipv4, hosts: [d.vip.ipv4], port: 9000 },
       async teardown() {
         await quiet(lab.exec('dir1', ['nft', 'delete', 'table', 'ip', 'uvsbench_nat']));
         await flushConntrack(lab);
@@ -194,7 +202,7 @@ const haproxy: Balancer = {
       await sleep(100);
     }
     return {
-      target: { host: d.vip.ipv4, port: 9000 },
+      target: { host: d.vip.ipv4, hosts: [d.vip.ipv4], port: 9000 },
       pid: p.pid,
       async teardown() {
         await p.stop(10_000);
@@ -221,7 +229,7 @@ function uvs(method: 'nat' | 'dr', workers: number): Balancer {
       const u = await startUvsd(lab, rules, args);
       await sleep(300);
       return {
-        target: { host: d.vip.ipv4, port: 9000 },
+        target: { host: d.vip.ipv4, hosts: [d.vip.ipv4], port: 9000 },
         pid: u.process.pid,
         async teardown() {
           await u.stop();

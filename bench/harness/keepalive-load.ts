@@ -4,9 +4,11 @@
 // body "<server> <peer>:<port>\n") over a fixed set of persistent connections, so the
 // balancer forwards established flows only (no new connection after the first requests).
 // Every body is checked to name a lab server ("rs<N> "); anything else counts as a
-// mismatch. Bounded by --seconds; prints one JSON line.
+// mismatch. Several URLs (the "direct" baseline: one per server) share the connections and
+// run at once; their counts add up and the latency percentiles are the worst of them.
+// Bounded by --seconds; prints one JSON line.
 //
-//   node dist/bench/harness/keepalive-load.js URL --seconds S [--connections 32] [--pipelining 1]
+//   node dist/bench/harness/keepalive-load.js URL [URL...] --seconds S [--connections 32] [--pipelining 1]
 
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
@@ -26,11 +28,26 @@ export interface KeepaliveResult {
 
 const SERVER_BODY = /^rs\d+ /;
 
-export async function keepaliveLoad(url: string, o: { seconds: number; connections: number; pipelining: number }): Promise<KeepaliveResult> {
-  const r = await autocannon({ url, connections: o.connections, pipelining: o.pipelining, duration: o.seconds, timeout: 5, verifyBody: (body) => SERVER_BODY.test(body) });
-  const failed = r.errors + r.timeouts + r.non2xx + r.mismatches;
-  const ok = Math.max(0, r['2xx'] - r.mismatches);
-  return { ok, failed, requestsPerSec: r.duration > 0 ? ok / r.duration : 0, latencyP50: r.latency.p50, latencyP99: r.latency.p99, seconds: r.duration };
+export async function keepaliveLoad(urls: readonly string[], o: { seconds: number; connections: number; pipelining: number }): Promise<KeepaliveResult> {
+  const each = Math.max(1, Math.floor(o.connections / urls.length));
+  const runs = await Promise.all(
+    urls.map((url) => autocannon({ url, connections: each, pipelining: o.pipelining, duration: o.seconds, timeout: 5, verifyBody: (body) => SERVER_BODY.test(body) })),
+  );
+  let ok = 0;
+  let failed = 0;
+  for (const r of runs) {
+    failed += r.errors + r.timeouts + r.non2xx + r.mismatches;
+    ok += Math.max(0, r['2xx'] - r.mismatches);
+  }
+  const seconds = Math.max(...runs.map((r) => r.duration));
+  return {
+    ok,
+    failed,
+    requestsPerSec: seconds > 0 ? ok / seconds : 0,
+    latencyP50: Math.max(...runs.map((r) => r.latency.p50)),
+    latencyP99: Math.max(...runs.map((r) => r.latency.p99)),
+    seconds,
+  };
 }
 
 if (isMainModule(import.meta.url)) {
@@ -42,12 +59,11 @@ if (isMainModule(import.meta.url)) {
       pipelining: { type: 'string', default: '1' },
     },
   });
-  const [url] = positionals;
-  if (!url || !/^http:\/\//.test(url)) {
-    process.stderr.write('usage: keepalive-load.js http://HOST:PORT/ --seconds S [--connections N] [--pipelining N]\n');
+  if (positionals.length === 0 || !positionals.every((u) => /^http:\/\//.test(u))) {
+    process.stderr.write('usage: keepalive-load.js http://HOST:PORT/ [URL...] --seconds S [--connections N] [--pipelining N]\n');
     process.exit(2);
   }
-  const r = await keepaliveLoad(url, {
+  const r = await keepaliveLoad(positionals, {
     seconds: Math.min(60, Math.max(1, Math.round(Number(values.seconds)))),
     connections: Math.min(512, Math.max(1, Number(values.connections))),
     pipelining: Math.min(16, Math.max(1, Number(values.pipelining))),

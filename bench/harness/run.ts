@@ -25,8 +25,8 @@ import { parseArgs } from 'node:util';
 import { buildLab, type Lab } from '../../src/lab/index.js';
 import { dropFlood, median } from '../tools/measure.js';
 import { ALL_BALANCERS, availableBalancers } from './balancers.js';
-import { appendSummary, fmt, type Cell } from './summary.js';
-import { ALL_SCENARIOS, type Metric, type Metrics, type Scenario } from './scenarios.js';
+import { appendSummary, fmt, scenarioTables, type Cell } from './summary.js';
+import { ALL_SCENARIOS, type Metrics, type Scenario } from './scenarios.js';
 import { chartSvg } from './svg.js';
 import { isMainModule } from '../../src/lab/main-module.js';
 
@@ -224,12 +224,6 @@ async function main(settings: Settings): Promise<void> {
       }
     }
   }
-  const cell = (b: string, s: string, m: string): Cell | undefined => cells.find((c) => c.balancer === b && c.scenario === s && c.metric === m);
-  const ratio = (b: string, s: string, m: Metric, base: string): number | null => {
-    const x = cell(b, s, m.key)?.median ?? null;
-    const y = cell(base, s, m.key)?.median ?? null;
-    return x === null || y === null || y === 0 ? null : x / y;
-  };
 
   const stamp = new Date(t0).toISOString().replace(/[:.]/g, '-').slice(0, 19);
   mkdirSync(outDir, { recursive: true });
@@ -251,49 +245,26 @@ async function main(settings: Settings): Promise<void> {
     '',
   ];
   for (const sc of scenarios) {
-    md.push(`## ${sc.name}: ${sc.description}`, '');
-    const ratioMetrics = sc.metrics.filter((m) => m.ratio);
-    md.push(
-      `| balancer | ${sc.metrics.map((m) => `${m.label}${m.unit ? ` (${m.unit})` : ''}`).join(' | ')} | ${ratioMetrics.map((m) => `${m.label}: × direct | × kernel NAT`).join(' | ')} |`,
-      `| --- | ${sc.metrics.map(() => '---').join(' | ')} | ${ratioMetrics.map(() => '--- | ---').join(' | ')} |`,
-    );
-    for (const b of balancers) {
-      const why = sc.skip(b);
-      const vals = sc.metrics.map((m) => {
-        if (why !== null) return 'n/a';
-        const c = cell(b.name, sc.name, m.key);
-        if (!c || c.median === null) return '—';
-        const f = m.unit === '' ? (v: number | null): string => (v === null ? '—' : String(Math.round(v))) : fmt;
-        return c.samples.length > 1 ? `${f(c.median)} (${f(c.min)}–${f(c.max)})` : f(c.median);
-      });
-      const rs = ratioMetrics.map((m) => {
-        const d = why === null ? ratio(b.name, sc.name, m, 'direct') : null;
-        const k = why === null ? ratio(b.name, sc.name, m, 'kernel-nat') : null;
-        return `${d === null ? '—' : d.toFixed(2)} | ${k === null ? '—' : k.toFixed(2)}`;
-      });
-      md.push(`| ${b.label} | ${vals.join(' | ')} | ${rs.join(' | ')} |`);
-    }
-    md.push('');
-    const svgName = `${stamp}-${sc.name}.svg`;
     const panels = sc.metrics.filter((m) => m.ratio || m.chart).map((m) => ({
       title: `${m.label}${m.unit ? ` (${m.unit})` : ''}${m.higherIsBetter ? '' : ', lower is better'}`,
       bars: balancers
         .filter((b) => sc.skip(b) === null)
         .map((b) => {
-          const c = cell(b.name, sc.name, m.key);
+          const c = cells.find((x) => x.balancer === b.name && x.scenario === sc.name && x.metric === m.key);
           return { name: b.name, median: c?.median ?? null, min: c?.min ?? null, max: c?.max ?? null };
         }),
       format: fmt,
     }));
-    writeFileSync(join(outDir, svgName), chartSvg(`${sc.name}: ${sc.description}`, panels));
-    md.push(`![${sc.name}](${svgName})`, '');
+    writeFileSync(join(outDir, `${stamp}-${sc.name}.svg`), chartSvg(`${sc.name}: ${sc.description}`, panels));
   }
+  md.push(...scenarioTables(scenarios, balancers, cells, { heading: '##', chart: (name) => `${stamp}-${name}.svg` }));
   const mdText = md.join('\n');
   writeFileSync(join(outDir, `${stamp}.md`), mdText);
   process.stdout.write(mdText);
   process.stdout.write(`\nwritten: ${join(outDir, stamp)}.{json,md} and ${scenarios.length} SVG chart(s)\n`);
   if (settings.docs) {
-    appendSummary(DOCS, { stamp, startedAt: new Date(t0).toISOString(), seconds: elapsed(), machine: facts, options, truncated, skipped, cells, balancers: balancers.map((b) => ({ name: b.name, label: b.label })) });
+    const tables = scenarioTables(scenarios, balancers, cells, { heading: '####', chart: (name) => `../bench/results/${stamp}-${name}.svg` });
+    appendSummary(DOCS, { stamp, startedAt: new Date(t0).toISOString(), seconds: elapsed(), machine: facts, options, truncated, skipped, cells, balancers: balancers.map((b) => ({ name: b.name, label: b.label })), tables });
     process.stdout.write(`summary appended to ${DOCS}\n`);
   }
 }

@@ -111,8 +111,8 @@ const stdoutOf = (e: unknown): string => (e as { stdout?: string }).stdout ?? '{
  * (open loop, at most `concurrency` in flight); `latency` adds the percentiles.
  */
 function connLoad(ctx: ScenarioContext, seconds: number, o: { rate?: number; concurrency?: number; latency?: boolean } = {}): Promise<ConnLoadResult> {
-  const { host, port } = ctx.running.target;
-  const argv = [cTools().conn, host, String(port), String(seconds), String(o.concurrency ?? 64), '16', String(o.rate ?? 0), o.latency ? '1' : '0', ctx.balancer.proxy ? '1' : '0', '5000', '1000000'];
+  const { hosts, port } = ctx.running.target;
+  const argv = [cTools().conn, hosts.join(','), String(port), String(seconds), String(o.concurrency ?? 64), '16', String(o.rate ?? 0), o.latency ? '1' : '0', ctx.balancer.proxy ? '1' : '0', '5000', '1000000'];
   return ctx.lab
     .exec('client', argv, { timeoutMs: (seconds + 30) * 1000 })
     .catch(stdoutOf)
@@ -204,10 +204,10 @@ export const keepalive: Scenario = {
   ],
   skip: () => null,
   async run(ctx) {
-    const url = `http://${ctx.running.target.host}:80/`;
+    const urls = ctx.running.target.hosts.map((h) => `http://${h}:80/`);
     const secs = String(Math.max(1, Math.round(ctx.seconds)));
     const c0 = cpu(ctx.running.pid);
-    const out = await ctx.lab.exec('client', [process.execPath, KEEPALIVE_LOAD, url, '--seconds', secs, '--connections', '32'], { timeoutMs: (Number(secs) + 30) * 1000 }).catch(stdoutOf);
+    const out = await ctx.lab.exec('client', [process.execPath, KEEPALIVE_LOAD, ...urls, '--seconds', secs, '--connections', '32'], { timeoutMs: (Number(secs) + 30) * 1000 }).catch(stdoutOf);
     const c1 = cpu(ctx.running.pid);
     const r = lastJson<Partial<KeepaliveOut>>(out);
     if (typeof r.ok !== 'number') throw new Error(`keep-alive driver gave no result: ${out.slice(-300)}`);

@@ -25,6 +25,65 @@ export interface RunSummary {
   skipped: { name: string; reason: string }[];
   cells: Cell[];
   balancers: { name: string; label: string }[];
+  /** Every scenario's table and chart (scenarioTables), charts linked from docs/. */
+  tables: string[];
+}
+
+function cellOf(cells: readonly Cell[], b: string, s: string, m: string): Cell | undefined {
+  return cells.find((c) => c.balancer === b && c.scenario === s && c.metric === m);
+}
+
+/** Ratio of two balancers' medians of one metric, two decimals; "—" where either is missing. */
+function ratioText(cells: readonly Cell[], b: string, s: string, m: string, base: string): string {
+  const x = cellOf(cells, b, s, m)?.median ?? null;
+  const y = cellOf(cells, base, s, m)?.median ?? null;
+  return x === null || y === null || y === 0 ? '—' : (x / y).toFixed(2);
+}
+
+/** What scenarioTables needs of a scenario and a balancer (bench/harness/scenarios.ts, balancers.ts). */
+interface TableScenario<B> {
+  name: string;
+  description: string;
+  metrics: readonly { key: string; label: string; unit: string; ratio?: boolean }[];
+  skip(b: B): string | null;
+}
+
+/**
+ * One markdown table per scenario: each balancer's median (min–max) of every metric, and
+ * for the rate metrics the ratio of medians to direct and to kernel NAT; then the chart.
+ */
+export function scenarioTables<B extends { name: string; label: string }>(
+  scenarios: readonly TableScenario<B>[],
+  balancers: readonly B[],
+  cells: readonly Cell[],
+  o: { heading: string; chart(scenario: string): string },
+): string[] {
+  const cell = (b: string, s: string, m: string): Cell | undefined => cellOf(cells, b, s, m);
+  const ratio = (b: string, s: string, m: string, base: string): string => ratioText(cells, b, s, m, base);
+  const md: string[] = [];
+  for (const sc of scenarios) {
+    const ratioMetrics = sc.metrics.filter((m) => m.ratio);
+    md.push(
+      `${o.heading} ${sc.name}: ${sc.description}`,
+      '',
+      `| balancer | ${sc.metrics.map((m) => `${m.label}${m.unit ? ` (${m.unit})` : ''}`).join(' | ')} | ${ratioMetrics.map((m) => `${m.label}: × direct | × kernel NAT`).join(' | ')} |`,
+      `| --- | ${sc.metrics.map(() => '---').join(' | ')} | ${ratioMetrics.map(() => '--- | ---').join(' | ')} |`,
+    );
+    for (const b of balancers) {
+      const why = sc.skip(b);
+      const vals = sc.metrics.map((m) => {
+        if (why !== null) return 'n/a';
+        const c = cell(b.name, sc.name, m.key);
+        if (!c || c.median === null) return '—';
+        const f = m.unit === '' ? (v: number | null): string => (v === null ? '—' : String(Math.round(v))) : fmt;
+        return c.samples.length > 1 ? `${f(c.median)} (${f(c.min)}–${f(c.max)})` : f(c.median);
+      });
+      const rs = ratioMetrics.map((m) => (why === null ? `${ratio(b.name, sc.name, m.key, 'direct')} | ${ratio(b.name, sc.name, m.key, 'kernel-nat')}` : '— | —'));
+      md.push(`| ${b.label} | ${vals.join(' | ')} | ${rs.join(' | ')} |`);
+    }
+    md.push('', `![${sc.name}](${o.chart(sc.name)})`, '');
+  }
+  return md;
 }
 
 /** A number for a table: 3 significant figures or so, "k" past 100k, "—" for none. */
@@ -53,12 +112,8 @@ export const RUN_LOG_HEADING = '## Run log (appended by `npm run bench`)';
 
 /** The markdown of one run's summary (a level-3 section). */
 export function summaryMarkdown(r: RunSummary): string {
-  const median = (b: string, s: string, m: string): number | null => r.cells.find((c) => c.balancer === b && c.scenario === s && c.metric === m)?.median ?? null;
-  const ratio = (b: string, s: string, m: string, base: string): string => {
-    const x = median(b, s, m);
-    const y = median(base, s, m);
-    return x === null || y === null || y === 0 ? '—' : (x / y).toFixed(2);
-  };
+  const median = (b: string, s: string, m: string): number | null => cellOf(r.cells, b, s, m)?.median ?? null;
+  const ratio = (b: string, s: string, m: string, base: string): string => ratioText(r.cells, b, s, m, base);
   const m = r.machine;
   const o = r.options;
   const lines = [
@@ -79,6 +134,7 @@ export function summaryMarkdown(r: RunSummary): string {
         }).join(' | ')} |`,
     ),
     '',
+    ...r.tables,
   ];
   return lines.join('\n');
 }

@@ -52,6 +52,6 @@ t.test('uvs bench --quick completes and writes its table, data and charts', asyn
   }
   const table = readFileSync(join(out, md), 'utf8');
   for (const s of result.options.scenarios) t.match(table, new RegExp(`^## ${s}: `, 'm'), `a table for ${s}`);
-  t.match(table, /^\| direct: kernel forwarding to rs1, no balancing \| \d/m, 'direct has a row of numbers');
+  t.match(table, /^\| direct: kernel forwarding, [^|]*\| \d/m, 'direct has a row of numbers');
   t.equal(files.filter((f) => f.endsWith('.svg')).length, 5, 'one chart per scenario');
 });
