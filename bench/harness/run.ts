@@ -9,6 +9,7 @@
 //   node dist/bench/harness/run.js [--quick] [--repeats N] [--seconds S] [--warmup N]
 //                                  [--balancers a,b] [--scenarios conns,keepalive,pps,bulk,latency]
 //                                  [--budget SECONDS] [--out DIR] [--prefix bh] [--no-docs]
+//   node dist/bench/harness/run.js --ipvs-tcg [--seconds S]   (kernel IPVS vs uvs in a QEMU guest)
 //   (also `uvs bench ...`, `npm run bench -- ...`)
 //
 // --quick (the CI smoke run): one round of every balancer, 1 s runs, no warm-up round,
@@ -135,6 +136,8 @@ async function prepare(lab: Lab): Promise<void> {
 
 /** Runs the harness; returns the exit code (2: bad usage). */
 export async function run(argv: string[]): Promise<number> {
+  // Kernel IPVS NAT against uvs NAT inside one QEMU TCG guest (issue 8; bench/harness/ipvs-tcg.ts).
+  if (argv.includes('--ipvs-tcg')) return (await import('./ipvs-tcg.js')).ipvsTcgMain(argv.filter((a) => a !== '--ipvs-tcg'));
   let settings: Settings;
   try {
     settings = settingsOf(argv);

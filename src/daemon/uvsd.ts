@@ -17,7 +17,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { UvsError } from '../errors.js';
-import { destSlotKey, isolationRulesOf, snapshotOf, type ForwardConfig } from '../datapath/config.js';
+import { destSlotKey, isolationRulesOf, serviceName, snapshotOf, type ForwardConfig, type ForwardService } from '../datapath/config.js';
 import { KernelIsolation } from '../datapath/isolation.js';
 import { Datapath } from '../datapath/pool.js';
 import { kernelRoutes, prefixMask } from '../datapath/routes.js';
@@ -69,6 +69,11 @@ interface Draining {
   service: VirtualService;
   server: RealServer;
   until: number;
+}
+
+/** The identity fields of a service as the datapath config names it (stats-slot keys). */
+function forwardIdentity(s: VirtualService): ForwardService {
+  return { protocol: s.protocol === 'udp' ? 'udp' : 'tcp', address: s.fwmark !== 0 ? '0.0.0.0' : s.address, port: s.port, fwmark: s.fwmark } as ForwardService;
 }
 
 export class Uvsd {
@@ -198,6 +203,13 @@ export class Uvsd {
     const generation = this.dp.publish(snapshot);
     if (!(await this.dp.applied(generation))) throw new UvsError('UVS_DAEMON', `the datapath workers did not take generation ${generation}`);
     const before = new Set(this.table.services.filter((s) => s.fwmark === 0).map((s) => s.address));
+    // A service that goes takes its totals with it: one created again with the same address starts from 0.
+    const gone = this.running.services.filter((s) => !eff.table.services.some((n) => sameService(n, s)));
+    if (gone.length) {
+      const sums = this.dp.stats.sum().dests;
+      const by = this.slotsByService();
+      for (const s of gone) this.baselineRetired(s, sums, by, true);
+    }
     const modelChanged = next !== this.table;
     this.table = next;
     this.running = eff.table;
@@ -282,8 +294,42 @@ export class Uvsd {
   }
 
   private slotOf(s: VirtualService, d: RealServer): number | undefined {
-    const fs = { protocol: s.protocol === 'udp' ? 'udp' : 'tcp', address: s.fwmark !== 0 ? '0.0.0.0' : s.address, port: s.port, fwmark: s.fwmark } as const;
-    return this.slots.get(destSlotKey(fs as Parameters<typeof destSlotKey>[0], d));
+    return this.slots.get(destSlotKey(forwardIdentity(s), d));
+  }
+
+  /** Stats slots by the service they belong to (slot keys are "<service> -> <server>"). */
+  private slotsByService(): Map<string, [string, number][]> {
+    const by = new Map<string, [string, number][]>();
+    for (const [key, slot] of this.slots) {
+      const service = key.slice(0, key.lastIndexOf(' -> '));
+      let list = by.get(service);
+      if (!list) by.set(service, (list = []));
+      list.push([key, slot]);
+    }
+    return by;
+  }
+
+  /**
+   * Stats slots of servers that were in service `s` and are not now (deleted, or removed by
+   * health): IPVS counts every packet of a service in the service's own counters, so their
+   * traffic stays in its totals, as it does in the kernel's (found by test/conformance).
+   */
+  private retiredSlots(s: VirtualService, by: Map<string, [string, number][]>): [string, number][] {
+    const fs = forwardIdentity(s);
+    const current = new Set(s.servers.map((d) => destSlotKey(fs, d)));
+    return (by.get(serviceName(fs)) ?? []).filter(([key]) => !current.has(key));
+  }
+
+  private retiredCounters(s: VirtualService, sums: Map<number, Record<string, number>>, by: Map<string, [string, number][]>): Counters {
+    let c = { ...ZERO_COUNTERS };
+    for (const [key, slot] of this.retiredSlots(s, by)) c = addCounters(c, this.since(`R ${key}`, this.rawCounters(slot, sums)));
+    return c;
+  }
+
+  /** From now on the retired servers of `s` (with `all`, every server it had) add nothing to its totals: after -Z, or when the service goes. */
+  private baselineRetired(s: VirtualService, sums: Map<number, Record<string, number>>, by: Map<string, [string, number][]>, all = false): void {
+    const slots = all ? (by.get(serviceName(forwardIdentity(s))) ?? []) : this.retiredSlots(s, by);
+    for (const [key, slot] of slots) this.baselines.set(`R ${key}`, this.rawCounters(slot, sums));
   }
 
   private rawCounters(slot: number | undefined, sums: Map<number, Record<string, number>>): Counters {
@@ -309,6 +355,7 @@ export class Uvsd {
   /** Every record the listing shows, by key: "S <service>", "D <service> -> <server>", "total". */
   private records(): Map<string, { counters: Counters; active: number; inactive: number; persist: number }> {
     const sums = this.dp.stats.sum().dests;
+    const by = this.slotsByService();
     const out = new Map<string, { counters: Counters; active: number; inactive: number; persist: number }>();
     let total = { ...ZERO_COUNTERS };
     for (const s of this.running.services) {
@@ -321,6 +368,7 @@ export class Uvsd {
         out.set(key, { counters, active: r?.active ?? 0, inactive: r?.inactive ?? 0, persist: r?.persist ?? 0 });
         svc = addCounters(svc, counters);
       }
+      svc = addCounters(svc, this.retiredCounters(s, sums, by));
       out.set(`S ${serviceKey(s)}`, { counters: svc, active: 0, inactive: 0, persist: 0 });
       total = addCounters(total, svc);
     }
@@ -335,6 +383,7 @@ export class Uvsd {
   /** -Z: counters and rates of one service (and its servers), or of everything, start again from 0. */
   zero(service?: Pick<VirtualService, 'protocol' | 'address' | 'port' | 'fwmark' | 'family'>): void {
     const sums = this.dp.stats.sum().dests;
+    const by = this.slotsByService();
     for (const s of this.running.services) {
       if (service && !sameService(s, service)) continue;
       for (const d of s.servers) {
@@ -342,6 +391,7 @@ export class Uvsd {
         const raw = this.rawCounters(this.slotOf(s, d), sums);
         this.baselines.set(key, raw);
       }
+      this.baselineRetired(s, sums, by);
     }
     for (const [key, rec] of this.records()) if (!service || key === 'total' || key.includes(serviceKey(service))) this.estimator(key).reset(rec.counters);
   }

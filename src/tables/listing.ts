@@ -12,7 +12,7 @@ import { ip4ToString } from '../packet/addr.js';
 import { CONNECTION_FIELDS } from './connection-table.js';
 import { Slab } from './slab.js';
 import { STATE_NAMES } from './tcp-states.js';
-import { TEMPLATE_FIELDS, T_ASSURED } from './template-table.js';
+import { TEMPLATE_FIELDS, T_ASSURED, T_REKEYED } from './template-table.js';
 
 export interface ConnectionRow {
   protocol: 'TCP' | 'UDP' | 'IP';
@@ -62,11 +62,13 @@ export function listTemplates(buffer: SharedArrayBuffer, nowMs: number): Connect
     const flags = Atomics.load(f.flags, i);
     if (flags === 0) continue;
     const proto = f.proto[i]!;
+    // Re-keyed at invalidation, as the kernel lists it: vport and dport 65535 (T_REKEYED).
+    const rekeyed = (flags & T_REKEYED) !== 0;
     rows.push({
       protocol: PROTOCOLS[proto] ?? 'IP',
       client: endpoint(f.caddr[i]!, 0),
-      virtual: proto === 0 ? `FWM ${f.vaddr[i]}` : endpoint(f.vaddr[i]!, f.vport[i]!),
-      real: endpoint(f.daddr[i]!, f.dport[i]!),
+      virtual: proto === 0 ? `FWM ${f.vaddr[i]}` : endpoint(f.vaddr[i]!, rekeyed ? 0xffff : f.vport[i]!),
+      real: endpoint(f.daddr[i]!, rekeyed ? 0xffff : f.dport[i]!),
       state: flags & T_ASSURED ? 'ASSURED' : 'NONE',
       expiresInMs: Math.max(0, f.expires[i]! - nowMs),
       template: true,

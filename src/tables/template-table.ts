@@ -35,6 +35,13 @@ export const TEMPLATE_FIELDS = {
 export const T_USED = 1;
 export const T_ASSURED = 2;
 export const T_INVALID = 4;
+/**
+ * Invalidated at a lookup (its server unavailable, or quiesced with expire_quiescent_template):
+ * the kernel re-keys such a template with vport and dport 0xffff (ip_vs_check_template),
+ * which is how `-L -c` shows it; one invalidated because its server was deleted keeps its
+ * ports, as the kernel's stays untouched until a lookup (found by test/conformance).
+ */
+export const T_REKEYED = 8;
 
 /** An expired template that still owns connections lives on in steps of 60 s (§2.2). */
 const REARM_MS = 60_000;
@@ -156,9 +163,9 @@ export class TemplateTable {
     return false;
   }
 
-  /** (Lock held.) §7.2: the template never matches again; it is left to time out. */
+  /** (Lock held.) §7.2, at a lookup: the template never matches again; it is left to time out. */
   invalidate(i: number): void {
-    Atomics.or(this.flags, i, T_INVALID);
+    Atomics.or(this.flags, i, T_INVALID | T_REKEYED);
   }
 
   /**
@@ -266,7 +273,7 @@ export class TemplateTable {
     let n = 0;
     for (let i = 0; i < this.capacity; i++) {
       if (this.flags[i] !== 0 && this.dest[i] === slot && (this.flags[i]! & T_INVALID) === 0) {
-        this.invalidate(i);
+        Atomics.or(this.flags, i, T_INVALID);
         n++;
       }
     }
