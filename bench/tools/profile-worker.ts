@@ -10,7 +10,11 @@
 //
 //   node dist/bench/tools/profile-worker.js [--seconds 8] [--method nat|dr] [--rate R]
 //        [--out docs/img] [--name profile-nat] [--top 25] [--env UVS_RX_RING=v3]
-//        [--no-profile] [--rounds N]
+//        [--no-profile] [--rounds N] [--keep-profiles] [--perf]
+//
+// --perf also samples the worker thread's kernel and native stacks with `perf record -g`
+// (when perf is installed) for half the run and adds the kernel functions with the most
+// time under them: the JavaScript profile shows a system call only as its caller.
 //
 // --no-profile measures CPU only (no profiler overhead); with --rounds N and several
 // --env sets separated by "|" (e.g. --env 'UVS_RX_RING=v3|UVS_RX_RING=v2'), it runs each
@@ -19,10 +23,12 @@
 // Bounded: every child has a timeout; uvsd is stopped by PID and the lab torn down by its
 // own down(), also on failure.
 
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
+import { execFile } from 'node:child_process';
 import { buildLab, type Lab } from '../../src/lab/index.js';
 import { startUvsd } from '../../test/control/fixtures/uvsd.js';
 import { callTree, flameSvg, selfTable, selfTableMarkdown, usPerSample, type CpuProfile } from './flamegraph.js';
@@ -112,9 +118,16 @@ async function compare(envSets: string[], seconds: number, method: 'nat' | 'dr',
         try {
           await new Promise((r) => setTimeout(r, 500));
           const before = threadCpu(u.process.pid);
-          const out = await lab.exec('client', [process.execPath, CONN_LOAD, d.vip.ipv4, '9000', '--seconds', String(seconds), '--concurrency', '64', '--size', '16', '--timeout', '5000', '--latency', ...(rate ? ['--rate', rate] : [])], { timeoutMs: (seconds + 30) * 1000 });
+          const driver = (secs: number, extra: string[]): Promise<string> => lab.exec('client', [process.execPath, CONN_LOAD, d.vip.ipv4, '9000', '--seconds', String(secs), '--size', '16', '--timeout', '5000', '--latency', ...extra], { timeoutMs: (secs + 30) * 1000 });
+          // The load, and (paced runs) a separate 100/s probe whose latency is reported, as
+          // the harness's latency scenario does: the load driver's own event loop would
+          // otherwise be part of what it measures.
+          const [out, probe] = await Promise.all([driver(seconds, ['--concurrency', '64', ...(rate ? ['--rate', rate] : [])]), rate ? driver(seconds - 0.5, ['--concurrency', '16', '--rate', '100']) : Promise.resolve('')]);
           const cpu = diff(before, threadCpu(u.process.pid)).sort((a, b) => b.user + b.system - (a.user + a.system));
-          const r = JSON.parse(out.trim().split('\n').pop()!) as { ok: number; ms: number; latency?: { connect: { p50: number; p99: number } } };
+          if (process.env.PROFILE_WORKER_THREADS) process.stderr.write(`${set}: ${cpu.map((t) => `${t.tid - u.process.pid!}:${t.name}=${(t.user * 1000).toFixed(0)}+${(t.system * 1000).toFixed(0)}ms`).join(' ')}\n`);
+          type Out = { ok: number; ms: number; latency?: { connect: { p50: number; p99: number } } };
+          const r = JSON.parse(out.trim().split('\n').pop()!) as Out;
+          const lat = (probe ? (JSON.parse(probe.trim().split('\n').pop()!) as Out) : r).latency;
           const per = (x: number): number => (x * 1e6) / Math.max(1, r.ok);
           const rest = cpu.slice(1);
           samples.get(set)!.push({
@@ -123,8 +136,8 @@ async function compare(envSets: string[], seconds: number, method: 'nat' | 'dr',
             workerSystem: per(cpu[0]?.system ?? 0),
             otherUser: per(rest.reduce((a, t) => a + t.user, 0)),
             otherSystem: per(rest.reduce((a, t) => a + t.system, 0)),
-            p50: (r.latency?.connect.p50 ?? NaN) * 1000,
-            p99: (r.latency?.connect.p99 ?? NaN) * 1000,
+            p50: (lat?.connect.p50 ?? NaN) * 1000,
+            p99: (lat?.connect.p99 ?? NaN) * 1000,
           });
         } finally {
           await u.stop();
@@ -135,7 +148,7 @@ async function compare(envSets: string[], seconds: number, method: 'nat' | 'dr',
     await lab.down();
   }
   const lines = [
-    `uvs ${method.toUpperCase()}, 1 worker, ${rounds} interleaved round(s) of ${seconds} s${rate ? ` paced at ${rate}/s` : ', closed loop (64 concurrent)'}; medians (min–max)`,
+    `uvs ${method.toUpperCase()}, 1 worker, ${rounds} interleaved round(s) of ${seconds} s${rate ? ` paced at ${rate}/s, connect times of a separate 100/s probe` : ', closed loop (64 concurrent), connect times of the load itself'}; medians (min–max)`,
     '',
     '| env | conn/s | worker user µs/conn | worker sys µs/conn | rest of uvsd user+sys µs/conn | uvsd total µs/conn | connect p50 µs | connect p99 µs |',
     '| --- | --- | --- | --- | --- | --- | --- | --- |',
@@ -145,6 +158,42 @@ async function compare(envSets: string[], seconds: number, method: 'nat' | 'dr',
     lines.push(`| ${set || '(default)'} | ${fmt(xs.map((x) => x.rate), 0)} | ${fmt(xs.map((x) => x.workerUser))} | ${fmt(xs.map((x) => x.workerSystem))} | ${fmt(xs.map((x) => x.otherUser + x.otherSystem))} | ${fmt(xs.map((x) => x.workerUser + x.workerSystem + x.otherUser + x.otherSystem))} | ${fmt(xs.map((x) => x.p50), 0)} | ${fmt(xs.map((x) => x.p99), 0)} |`);
   }
   process.stdout.write(lines.join('\n') + '\n');
+}
+
+const run = promisify(execFile);
+
+/** The thread of `pid` that used the most CPU over the next `ms` (the worker, under load). */
+async function busiestThread(pid: number, ms: number): Promise<number> {
+  const a = threadCpu(pid);
+  await new Promise((r) => setTimeout(r, ms));
+  const d = diff(a, threadCpu(pid)).sort((x, y) => y.user + y.system - (x.user + x.system));
+  return d[0]!.tid;
+}
+
+/**
+ * perf record -g of one thread for `seconds`, then the functions with the most time under
+ * them (perf report --children), kernel and native, as a markdown table.
+ */
+async function perfThread(tid: number, seconds: number, dir: string): Promise<string> {
+  const data = join(dir, 'perf.data');
+  await run('perf', ['record', '-q', '-g', '-t', String(tid), '-o', data, '--', 'sleep', String(seconds)], { timeout: (seconds + 20) * 1000 });
+  const { stdout } = await run('perf', ['report', '-i', data, '--children', '--sort', 'sym', '--stdio', '-g', 'none'], { timeout: 60_000, maxBuffer: 64 << 20 });
+  const dso = await run('perf', ['report', '-i', data, '--no-children', '--sort', 'dso', '--stdio', '-g', 'none'], { timeout: 60_000, maxBuffer: 64 << 20 });
+  const rows = stdout
+    .split('\n')
+    .map((l) => /^\s+([\d.]+)%\s+([\d.]+)%\s+\[(.)\]\s+(\S+)/.exec(l))
+    .filter((m): m is RegExpExecArray => m !== null)
+    // User-space frames that only carry the thread's entry (start_thread ... the JS call) say nothing.
+    .filter((m) => m[3] === 'k' || Number(m[2]) >= 0.3)
+    .slice(0, 40)
+    .map((m) => `| \`${m[4]}\` | ${m[3] === 'k' ? 'kernel' : 'user'} | ${m[1]}% | ${m[2]}% |`);
+  const dsos = dso.stdout
+    .split('\n')
+    .map((l) => /^\s+([\d.]+)%\s+(.+?)\s*$/.exec(l))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .slice(0, 6)
+    .map((m) => `${m[2]} ${m[1]}%`);
+  return [`On-CPU samples of the worker thread by where they ran: ${dsos.join(', ')}.`, '', '| function | space | with callees | self |', '| --- | --- | --- | --- |', ...rows].join('\n');
 }
 
 async function main(): Promise<void> {
@@ -160,6 +209,8 @@ async function main(): Promise<void> {
       prefix: { type: 'string', default: 'uvsprof' },
       'no-profile': { type: 'boolean', default: false },
       rounds: { type: 'string', default: '1' },
+      'keep-profiles': { type: 'boolean', default: false },
+      perf: { type: 'boolean', default: false },
     },
   });
   if (values['no-profile']) return compare(values.env ?? [], Number(values.seconds), values.method === 'dr' ? 'dr' : 'nat', Number(values.rounds), values.prefix, values.rate);
@@ -174,9 +225,9 @@ async function main(): Promise<void> {
     env[kv.slice(0, i)] = kv.slice(i + 1);
   }
   mkdirSync(values.out, { recursive: true });
-  const profDir = join(values.out, `.${name}-cpuprof`);
-  rmSync(profDir, { recursive: true, force: true });
-  mkdirSync(profDir, { recursive: true });
+  // The raw .cpuprofile files (one per thread) go to a temporary directory, removed at the
+  // end unless --keep-profiles.
+  const profDir = mkdtempSync(join(tmpdir(), `uvs-${name}-`));
 
   const lab = await buildLab({ prefix: values.prefix, servers: 3, mode: 'nat', vipOnLo: true, replace: true });
   let report = '';
@@ -189,16 +240,22 @@ async function main(): Promise<void> {
     const u = await startUvsd(lab, rules, args, 'dir1', { execArgv: ['--cpu-prof', `--cpu-prof-dir=${profDir}`, '--cpu-prof-interval=200'], env });
     let cpu: ThreadCpu[] = [];
     let result = '';
+    let perfTable = '';
     try {
       await new Promise((r) => setTimeout(r, 500));
       const pid = u.process.pid;
       const before = threadCpu(pid);
       const t0 = process.hrtime.bigint();
-      result = await lab.exec(
+      const loadRun = lab.exec(
         'client',
         [process.execPath, CONN_LOAD, d.vip.ipv4, '9000', '--seconds', String(seconds), '--concurrency', '64', '--size', '16', '--timeout', '5000', ...(values.rate ? ['--rate', values.rate] : [])],
         { timeoutMs: (seconds + 30) * 1000 },
       );
+      if (values.perf) {
+        const tid = await busiestThread(pid, 500);
+        perfTable = await perfThread(tid, Math.max(1, Math.floor(seconds / 2)), profDir).catch((e: unknown) => `perf failed: ${(e as Error).message.split('\n')[0]}`);
+      }
+      result = await loadRun;
       const wall = Number(process.hrtime.bigint() - t0) / 1e9;
       cpu = diff(before, threadCpu(pid));
       result = JSON.stringify({ ...(JSON.parse(result.trim().split('\n').pop()!) as object), wallSeconds: wall });
@@ -209,7 +266,7 @@ async function main(): Promise<void> {
     // The profiles: one per thread; the worker is the one with the most samples outside (idle).
     const files = readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile'));
     if (files.length === 0) throw new Error(`no .cpuprofile written in ${profDir}`);
-    const profiles = files.map((f) => ({ f, p: JSON.parse(readFileSync(join(profDir, f), 'utf8')) as CpuProfile, size: statSync(join(profDir, f)).size }));
+    const profiles = files.map((f) => ({ f, p: JSON.parse(readFileSync(join(profDir, f), 'utf8')) as CpuProfile }));
     const busyOf = (p: CpuProfile): number => selfTable(callTree(p)).busy;
     profiles.sort((a, b) => busyOf(b.p) - busyOf(a.p));
     const worker = profiles[0]!;
@@ -240,13 +297,15 @@ async function main(): Promise<void> {
       '',
       `Busy samples per connection: ${((table.busy * (us ?? 0)) / ok).toFixed(1)} µs (sampled wall time of this thread outside poll/idle).`,
       '',
-      `Flame graph: ${svgFile}`,
+      ...(perfTable ? ['## The worker thread in perf (kernel and native stacks)', '', perfTable, ''] : []),
+      `Flame graph: ${svgFile}${values['keep-profiles'] ? `; profiles kept in ${profDir}` : ''}`,
       '',
     ].join('\n');
     writeFileSync(join(values.out, `${name}.md`), report);
     process.stdout.write(report);
   } finally {
     await lab.down();
+    if (!values['keep-profiles']) rmSync(profDir, { recursive: true, force: true });
   }
 }
 

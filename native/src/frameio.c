@@ -1,8 +1,10 @@
 /*
- * uvs_frameio: raw frame I/O for uvs over AF_PACKET (TPACKET_V3 rings), plus gratuitous ARP.
+ * uvs_frameio: raw frame I/O for uvs over AF_PACKET (TPACKET_V3 rings, or TPACKET_V2 for
+ * a wakeup per frame), plus gratuitous ARP.
  *
  * Plain N-API (node_api.h). This shim only opens/configures sockets, maps the rings and
- * makes the few syscalls the hot path needs (poll, send-to-flush). It never parses packets:
+ * makes the few syscalls the hot path needs (poll, send-to-flush, recv of a V2 frame too big
+ * for its slot). It never parses packets:
  * the JS side reads and writes ring headers and frames directly through the external
  * ArrayBuffers returned by open(). The one piece of frame building here is gratuitous ARP.
  *
@@ -55,6 +57,7 @@
 #define DEF_RX_BLOCK_COUNT 8u
 #define DEF_RX_FRAME_SIZE 2048u
 #define DEF_RX_RETIRE_MS 2u
+#define DEF_RX_VERSION 3u /* TPACKET_V3 blocks; 2 = TPACKET_V2 fixed frames (per-frame wakeups) */
 #define DEF_TX_FRAME_SIZE 2048u
 #define DEF_TX_FRAME_COUNT 256u
 
@@ -450,7 +453,8 @@ static napi_value Open(napi_env env, napi_callback_info info) {
 
   uint32_t protocol = ETH_P_ALL;
   bool vnet = false, ignore_outgoing = false, qdisc_bypass = false, tx_loss = true,
-       rx_hash = false;
+       rx_hash = false, rx_spill = false;
+  uint32_t rx_version = DEF_RX_VERSION;
   uint32_t rx_block_size = DEF_RX_BLOCK_SIZE, rx_block_count = DEF_RX_BLOCK_COUNT,
            rx_frame_size = DEF_RX_FRAME_SIZE, rx_retire = DEF_RX_RETIRE_MS;
   uint32_t tx_frame_size = DEF_TX_FRAME_SIZE, tx_frame_count = DEF_TX_FRAME_COUNT,
@@ -464,6 +468,8 @@ static napi_value Open(napi_env env, napi_callback_info info) {
       !opt_u32(env, opts, "rxBlockCount", &rx_block_count) ||
       !opt_u32(env, opts, "rxFrameSize", &rx_frame_size) ||
       !opt_u32(env, opts, "rxRetireTimeoutMs", &rx_retire) ||
+      !opt_u32(env, opts, "rxVersion", &rx_version) ||
+      !opt_bool(env, opts, "rxSpill", &rx_spill) ||
       !opt_u32(env, opts, "txFrameSize", &tx_frame_size) ||
       !opt_u32(env, opts, "txFrameCount", &tx_frame_count) ||
       !opt_u32(env, opts, "txBlockSize", &tx_block_size) ||
@@ -471,6 +477,8 @@ static napi_value Open(napi_env env, napi_callback_info info) {
       !opt_u32(env, opts, "receiveBufferSize", &rcvbuf))
     return NULL;
   if (protocol > 0xffff) return throw_arg(env, "protocol must be a 16-bit EtherType");
+  if (rx_version != 2 && rx_version != 3) return throw_arg(env, "rxVersion must be 2 or 3");
+  if (rx_spill && rx_version != 2) return throw_arg(env, "rxSpill needs rxVersion 2");
 
   struct sock_filter *filter = NULL;
   unsigned filter_len = 0;
@@ -548,7 +556,13 @@ static napi_value Open(napi_env env, napi_callback_info info) {
     }                        \
   } while (0)
 
-  TRY(set_int_opt(fd, SOL_PACKET, PACKET_VERSION, TPACKET_V3), "setsockopt(PACKET_VERSION)");
+  /* The version applies to both rings: with V2 the TX slots carry a tpacket2_hdr too. */
+  TRY(set_int_opt(fd, SOL_PACKET, PACKET_VERSION, rx_version == 2 ? TPACKET_V2 : TPACKET_V3),
+      "setsockopt(PACKET_VERSION)");
+  /* V2 spill: a frame too big for its ring slot is also queued whole to the socket's
+   * receive queue (the slot says TP_STATUS_COPY); recvSpill() reads it. */
+  if (rx_spill)
+    TRY(set_int_opt(fd, SOL_PACKET, PACKET_COPY_THRESH, 1), "setsockopt(PACKET_COPY_THRESH)");
   if (vnet) TRY(set_int_opt(fd, SOL_PACKET, PACKET_VNET_HDR, 1), "setsockopt(PACKET_VNET_HDR)");
   if (ignore_outgoing)
     TRY(set_int_opt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1),
@@ -571,9 +585,9 @@ static napi_value Open(napi_env env, napi_callback_info info) {
         "setsockopt(SO_ATTACH_FILTER)");
   }
 
-  /* po->tp_hdrlen for TPACKET_V3 (getsockopt(PACKET_HDRLEN) would report only
-   * sizeof(struct tpacket3_hdr), not the sockaddr_ll that follows it). */
-  const int tp_hdrlen = (int)TPACKET3_HDRLEN;
+  /* po->tp_hdrlen (getsockopt(PACKET_HDRLEN) would report only the header struct, not
+   * the sockaddr_ll that follows it). */
+  const int tp_hdrlen = rx_version == 2 ? (int)TPACKET2_HDRLEN : (int)TPACKET3_HDRLEN;
 
   size_t rx_len = 0, tx_len = 0;
   uint32_t rx_frame_count = 0;
@@ -587,9 +601,13 @@ static napi_value Open(napi_env env, napi_callback_info info) {
                                                 rx_block_count)
                                    : 0;
     req.tp_frame_nr = rx_frame_count;
-    req.tp_retire_blk_tov = rx_retire;
-    req.tp_feature_req_word = rx_hash ? TP_FT_REQ_FILL_RXHASH : 0;
-    TRY(setsockopt(fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof req),
+    if (rx_version == 3) {
+      req.tp_retire_blk_tov = rx_retire;
+      req.tp_feature_req_word = rx_hash ? TP_FT_REQ_FILL_RXHASH : 0;
+    }
+    /* V2 reads a struct tpacket_req, the first four fields of tpacket_req3. */
+    TRY(setsockopt(fd, SOL_PACKET, PACKET_RX_RING, &req,
+                   rx_version == 2 ? sizeof(struct tpacket_req) : sizeof req),
         "setsockopt(PACKET_RX_RING)");
     rx_len = (size_t)rx_block_size * rx_block_count;
   }
@@ -600,7 +618,8 @@ static napi_value Open(napi_env env, napi_callback_info info) {
     req.tp_block_nr = tx_block_count;
     req.tp_frame_size = tx_frame_size;
     req.tp_frame_nr = tx_frame_count;
-    TRY(setsockopt(fd, SOL_PACKET, PACKET_TX_RING, &req, sizeof req),
+    TRY(setsockopt(fd, SOL_PACKET, PACKET_TX_RING, &req,
+                   rx_version == 2 ? sizeof(struct tpacket_req) : sizeof req),
         "setsockopt(PACKET_TX_RING)");
     tx_len = (size_t)tx_block_size * tx_block_count;
   }
@@ -678,6 +697,8 @@ static napi_value Open(napi_env env, napi_callback_info info) {
   set_num(env, result, "protocol", protocol);
   set_bool(env, result, "vnetHdr", vnet);
   set_num(env, result, "vnetHdrLength", vnet ? VNET_HDR_LEN : 0);
+  set_num(env, result, "tpVersion", rx_version);
+  set_bool(env, result, "rxSpill", rx_spill);
   set_num(env, result, "tpHdrLen", tp_hdrlen);
   /* Where tpacket_snd() looks for frame data (no PACKET_TX_HAS_OFF). */
   set_num(env, result, "txDataOffset", tp_hdrlen - (int)sizeof(struct sockaddr_ll));
@@ -686,7 +707,9 @@ static napi_value Open(napi_env env, napi_callback_info info) {
   set_num(env, result, "rxBlockCount", rx_len ? rx_block_count : 0);
   set_num(env, result, "rxFrameSize", rx_len ? rx_frame_size : 0);
   set_num(env, result, "rxFrameCount", rx_len ? rx_frame_count : 0);
-  set_num(env, result, "rxRetireTimeoutMs", rx_len ? rx_retire : 0);
+  set_num(env, result, "rxRetireTimeoutMs", rx_len && rx_version == 3 ? rx_retire : 0);
+  set_num(env, result, "rxFramesPerBlock",
+          rx_len && rx_frame_size ? rx_block_size / rx_frame_size : 0);
   napi_set_named_property(env, result, "txRing", tx_ab);
   set_num(env, result, "txFrameSize", tx_len ? tx_frame_size : 0);
   set_num(env, result, "txFrameCount", tx_len ? tx_frame_count : 0);
@@ -888,6 +911,33 @@ static napi_value Kick(napi_env env, napi_callback_info info) {
       r = -e;
     else
       return throw_sys(env, e, "send", NULL, NULL);
+  }
+  napi_value v;
+  napi_create_double(env, (double)r, &v);
+  return v;
+}
+
+/* Reads the next frame the kernel spilled to the receive queue (TPACKET_V2 with rxSpill: a
+ * frame larger than its ring slot; the slot has TP_STATUS_COPY). recvSpill(fd, Uint8Array)
+ * copies it (virtio_net_hdr first, with vnetHdr) into the array and returns its full length
+ * (larger than the array if it was cut), or -EAGAIN when nothing is queued. */
+static napi_value RecvSpill(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  int fd;
+  if (!get_args(env, info, 2, argv) || !get_fd(env, argv[0], &fd)) return NULL;
+  bool is_ta = false;
+  napi_typedarray_type type;
+  size_t length = 0;
+  void *data = NULL;
+  napi_is_typedarray(env, argv[1], &is_ta);
+  if (!is_ta) return throw_arg(env, "recvSpill: buffer must be a Uint8Array");
+  NAPI_OK(napi_get_typedarray_info(env, argv[1], &type, &length, &data, NULL, NULL));
+  if (type != napi_uint8_array) return throw_arg(env, "recvSpill: buffer must be a Uint8Array");
+  ssize_t r = recv(fd, data, length, MSG_DONTWAIT | MSG_TRUNC);
+  if (r < 0) {
+    int e = errno;
+    if (e == EAGAIN || e == EINTR) r = -e;
+    else return throw_sys(env, e, "recv", NULL, NULL);
   }
   napi_value v;
   napi_create_double(env, (double)r, &v);
@@ -1227,6 +1277,23 @@ static napi_value make_layout(napi_env env) {
   return o;
 }
 
+/* TPACKET_V2 frames (rxVersion 2): the same field names as make_layout's frame fields. */
+static napi_value make_layout_v2(napi_env env) {
+  napi_value o;
+  napi_create_object(env, &o);
+  set_num(env, o, "sec", offsetof(struct tpacket2_hdr, tp_sec));
+  set_num(env, o, "nsec", offsetof(struct tpacket2_hdr, tp_nsec));
+  set_num(env, o, "snaplen", offsetof(struct tpacket2_hdr, tp_snaplen));
+  set_num(env, o, "len", offsetof(struct tpacket2_hdr, tp_len));
+  set_num(env, o, "status", offsetof(struct tpacket2_hdr, tp_status));
+  set_num(env, o, "mac", offsetof(struct tpacket2_hdr, tp_mac));
+  set_num(env, o, "net", offsetof(struct tpacket2_hdr, tp_net));
+  set_num(env, o, "vlanTci", offsetof(struct tpacket2_hdr, tp_vlan_tci));
+  set_num(env, o, "vlanTpid", offsetof(struct tpacket2_hdr, tp_vlan_tpid));
+  set_num(env, o, "tpacket2HdrLen", TPACKET_ALIGN(sizeof(struct tpacket2_hdr)));
+  return o;
+}
+
 napi_value OpenTun(napi_env env, napi_callback_info info); /* tun.c */
 
 static napi_value Init(napi_env env, napi_value exports) {
@@ -1238,6 +1305,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"mapCombined", NULL, MapCombined, NULL, NULL, NULL, napi_enumerable, NULL},
       {"releaseCombined", NULL, ReleaseCombined, NULL, NULL, NULL, napi_enumerable, NULL},
       {"kick", NULL, Kick, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"recvSpill", NULL, RecvSpill, NULL, NULL, NULL, napi_enumerable, NULL},
       {"fanout", NULL, Fanout, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setFanoutProgram", NULL, SetFanoutProgram, NULL, NULL, NULL, napi_enumerable, NULL},
       {"attachFilter", NULL, AttachFilter, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -1250,6 +1318,7 @@ static napi_value Init(napi_env env, napi_value exports) {
   if (napi_define_properties(env, exports, sizeof d / sizeof d[0], d) != napi_ok) return NULL;
   napi_value layout = make_layout(env);
   napi_set_named_property(env, exports, "layout", layout);
+  napi_set_named_property(env, exports, "layoutV2", make_layout_v2(env));
   return exports;
 }
 

@@ -132,7 +132,7 @@ export class Router {
   private forwardFrame(rx: RxRing, now: number): void {
     const c = this.counters;
     c[FWD.rxFrames]++;
-    const b = rx.bytes;
+    const b = rx.frameBytes;
     const info = this.info;
     if (rx.frameLength < rx.wireLength) {
       c[FWD.truncatedByRing]++;

@@ -117,7 +117,7 @@ export default function runWorker(task: WorkerTask): WorkerResult {
           for (let blocks = 0; blocks < rx.blockCount && rx.nextBlock() > 0; blocks++) {
             while (rx.nextFrame()) {
               if (rx.frameLength < rx.wireLength) engine.stats.engine[ENGINE.truncatedByRing]++;
-              else engine.handle(rx.bytes, rx.frameOffset, rx.frameLength, rx.vnetOffset, rxParseFlags(rx), rx.packetType, i, now);
+              else engine.handle(rx.frameBytes, rx.frameOffset, rx.frameLength, rx.vnetOffset, rxParseFlags(rx), rx.packetType, i, now);
             }
             rx.releaseBlock();
           }

@@ -10,6 +10,8 @@ export const ETH_P_IPV6 = 0x86dd;
 // RX frame / block status (tp_status, block_status).
 export const TP_STATUS_KERNEL = 0;
 export const TP_STATUS_USER = 1 << 0;
+/** TPACKET_V2 RX with PACKET_COPY_THRESH: the frame was cut to its slot and queued whole. */
+export const TP_STATUS_COPY = 1 << 1;
 export const TP_STATUS_LOSING = 1 << 2;
 /** The frame carries a partial checksum (CHECKSUM_PARTIAL): csum_start/csum_offset apply. */
 export const TP_STATUS_CSUMNOTREADY = 1 << 3;

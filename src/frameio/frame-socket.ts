@@ -1,5 +1,6 @@
-// FrameSocket: one AF_PACKET socket bound to an interface, with its TPACKET_V3 RX and TX
-// rings, fanout membership, socket filter and statistics.
+// FrameSocket: one AF_PACKET socket bound to an interface, with its RX and TX rings
+// (TPACKET_V3, or TPACKET_V2 for a wakeup per frame), fanout membership, socket filter and
+// statistics.
 
 import { UvsError } from '../errors.js';
 import {
@@ -18,7 +19,7 @@ import {
 } from './constants.js';
 import { callNative, FRAMEIO_ERROR_CODES, invalidArgument } from './errors.js';
 import type { SocketHandle } from './handle.js';
-import { loadNative, type NativeBinding, type NativeOpenOptions, type NativeStats } from './native.js';
+import { loadNative, type NativeBinding, type NativeLayout, type NativeOpenOptions, type NativeStats } from './native.js';
 import { RxRing, ringMemory, type RingMemory } from './rx-ring.js';
 import { TxRing } from './tx-ring.js';
 
@@ -27,12 +28,25 @@ export interface RxRingOptions {
   blockSize?: number;
   /** Number of blocks. Default 8. */
   blockCount?: number;
-  /** tp_frame_size hint (multiple of 16, >= 68). Default 2048. */
+  /** V3: tp_frame_size hint (multiple of 16, >= 68). V2: the slot size; a frame needs 76 bytes of header room with vnetHdr. Default 2048. */
   frameSize?: number;
-  /** A partly filled block is handed to user space after this many ms. Default 2. */
+  /** V3: a partly filled block is handed to user space after this many ms. Default 2. */
   retireTimeoutMs?: number;
-  /** Ask the kernel to fill tp_rxhash (TP_FT_REQ_FILL_RXHASH). */
+  /** V3: ask the kernel to fill tp_rxhash (TP_FT_REQ_FILL_RXHASH). */
   rxHash?: boolean;
+  /**
+   * 3 (default): TPACKET_V3, frames packed into blocks handed over when full or when the
+   * retire timer fires (jiffy granularity: latency under light load). 2: TPACKET_V2, one
+   * frame per slot of frameSize bytes, handed over (and the reader woken) frame by frame.
+   * The TX ring of the socket uses the same version.
+   */
+  version?: 2 | 3;
+  /**
+   * V2: a frame too big for its slot is also queued whole to the socket (PACKET_COPY_THRESH)
+   * and read into the ring's spill buffer by nextFrame() (frameBytes = spill). Lets small
+   * slots carry GSO super-frames.
+   */
+  spill?: boolean;
 }
 
 export interface TxRingOptions {
@@ -141,6 +155,14 @@ function toNativeOptions(o: FrameSocketOptions): NativeOpenOptions {
     if (o.rx.frameSize !== undefined) n.rxFrameSize = o.rx.frameSize;
     if (o.rx.retireTimeoutMs !== undefined) n.rxRetireTimeoutMs = o.rx.retireTimeoutMs;
     if (o.rx.rxHash !== undefined) n.rxHash = o.rx.rxHash;
+    if (o.rx.version !== undefined) {
+      if (o.rx.version !== 2 && o.rx.version !== 3) throw invalidArgument(`rx.version must be 2 or 3, got ${String(o.rx.version)}`);
+      n.rxVersion = o.rx.version;
+    }
+    if (o.rx.spill !== undefined) {
+      if (o.rx.spill && o.rx.version !== 2) throw invalidArgument('rx.spill needs rx.version 2');
+      n.rxSpill = o.rx.spill;
+    }
   }
   if (o.tx === false) n.txFrameCount = 0;
   else if (o.tx) {
@@ -157,23 +179,31 @@ function toNativeOptions(o: FrameSocketOptions): NativeOpenOptions {
   return n;
 }
 
+/** Ring header offsets for a socket of TPACKET version `version` (2: tpacket2_hdr frames, no tp_next_offset). */
+function layoutFor(native: NativeBinding, version: number): NativeLayout {
+  return version === 2 ? { ...native.layout, ...native.layoutV2, nextOffset: -1, rxhash: -1 } : native.layout;
+}
+
 export class FrameSocket {
   readonly fd: number;
   readonly ifname: string;
   readonly ifindex: number;
   readonly protocol: number;
   readonly vnetHdr: boolean;
+  /** TPACKET version of both rings (3, or 2). */
+  readonly version: number;
   readonly rx: RxRing | null;
   readonly tx: TxRing | null;
   private readonly handle: SocketHandle;
 
-  private constructor(handle: SocketHandle, ifindex: number, protocol: number, vnetHdr: boolean, rx: RxRing | null, tx: TxRing | null) {
+  private constructor(handle: SocketHandle, ifindex: number, protocol: number, vnetHdr: boolean, version: number, rx: RxRing | null, tx: TxRing | null) {
     this.handle = handle;
     this.fd = handle.fd;
     this.ifname = handle.ifname;
     this.ifindex = ifindex;
     this.protocol = protocol;
     this.vnetHdr = vnetHdr;
+    this.version = version;
     this.rx = rx;
     this.tx = tx;
   }
@@ -189,7 +219,7 @@ export class FrameSocket {
     const nopts = toNativeOptions(options);
     const s = callNative(ifname, () => native.open(ifname, nopts));
     const handle: SocketHandle = { fd: s.fd, ifname, native, closed: false };
-    const layout = native.layout;
+    const layout = layoutFor(native, s.tpVersion);
     const rx = s.rxRing
       ? new RxRing(
           handle,
@@ -200,6 +230,9 @@ export class FrameSocket {
             frameSize: s.rxFrameSize,
             retireTimeoutMs: s.rxRetireTimeoutMs,
             vnetHdrLength: s.vnetHdrLength,
+            version: s.tpVersion,
+            framesPerBlock: s.rxFramesPerBlock,
+            spill: s.rxSpill,
           },
           layout,
         )
@@ -219,7 +252,7 @@ export class FrameSocket {
           layout,
         )
       : null;
-    return new FrameSocket(handle, s.ifindex, s.protocol, s.vnetHdr, rx, tx);
+    return new FrameSocket(handle, s.ifindex, s.protocol, s.vnetHdr, s.tpVersion ?? 3, rx, tx);
   }
 
   /**
@@ -234,16 +267,16 @@ export class FrameSocket {
     const names = sockets.map((s) => s.ifname).join(',');
     const { buffer, offsets } = callNative(names, () => native.mapCombined(fds));
     const memory = ringMemory(buffer);
-    const layout = native.layout;
     const rx = sockets.map((s, i) => {
       const r = s.rx;
       if (!r || offsets[2 * i]! < 0) return null;
-      return new RxRing(s.handle, memory, { blockSize: r.blockSize, blockCount: r.blockCount, frameSize: r.frameSize, retireTimeoutMs: r.retireTimeoutMs, vnetHdrLength: r.vnetHdrLength }, layout, offsets[2 * i]!);
+      const geometry = { blockSize: r.blockSize, blockCount: r.blockCount, frameSize: r.frameSize, retireTimeoutMs: r.retireTimeoutMs, vnetHdrLength: r.vnetHdrLength, version: r.version, framesPerBlock: Math.floor(r.blockSize / r.frameSize), spill: r.spill !== null };
+      return new RxRing(s.handle, memory, geometry, layoutFor(native, r.version), offsets[2 * i]!);
     });
     const tx = sockets.map((s, i) => {
       const t = s.tx;
       if (!t || offsets[2 * i + 1]! < 0) return null;
-      return new TxRing(s.handle, memory, { frameSize: t.frameSize, frameCount: t.frameCount, blockSize: t.blockSize, framesPerBlock: t.framesPerBlock, dataOffset: t.dataOffset, vnetHdrLength: t.vnetHdrLength }, layout, offsets[2 * i + 1]!);
+      return new TxRing(s.handle, memory, { frameSize: t.frameSize, frameCount: t.frameCount, blockSize: t.blockSize, framesPerBlock: t.framesPerBlock, dataOffset: t.dataOffset, vnetHdrLength: t.vnetHdrLength }, layoutFor(native, s.version), offsets[2 * i + 1]!);
     });
     return { memory, rx, tx, release: () => native.releaseCombined(buffer) };
   }

@@ -21,6 +21,10 @@ export interface NativeOpenOptions {
   rxBlockCount?: number;
   rxFrameSize?: number;
   rxRetireTimeoutMs?: number;
+  /** 3 (TPACKET_V3, default) or 2 (TPACKET_V2: fixed RX slots, a wakeup per frame). Both rings. */
+  rxVersion?: number;
+  /** V2: PACKET_COPY_THRESH, frames too big for a slot are also queued whole (recvSpill). */
+  rxSpill?: boolean;
   txFrameSize?: number;
   /** 0 = no TX ring. */
   txFrameCount?: number;
@@ -40,9 +44,12 @@ export interface NativeSocket {
   vnetHdr: boolean;
   /** 10 with vnetHdr, else 0. */
   vnetHdrLength: number;
-  /** TPACKET3_HDRLEN = 68 (tpacket3_hdr aligned to 48, plus sockaddr_ll). */
+  /** 3 or 2: the TPACKET version of both rings. */
+  tpVersion: number;
+  rxSpill: boolean;
+  /** TPACKET3_HDRLEN = 68 (tpacket3_hdr aligned to 48, plus sockaddr_ll); V2: 52. */
   tpHdrLen: number;
-  /** Where the kernel takes TX frame data from, relative to a TX slot: tpHdrLen - 20 = 48. */
+  /** Where the kernel takes TX frame data from, relative to a TX slot: tpHdrLen - 20 = 48 (V2: 32). */
   txDataOffset: number;
   rxRing: ArrayBuffer | null;
   rxBlockSize: number;
@@ -50,6 +57,8 @@ export interface NativeSocket {
   rxFrameSize: number;
   rxFrameCount: number;
   rxRetireTimeoutMs: number;
+  /** V2: slots per block. */
+  rxFramesPerBlock: number;
   txRing: ArrayBuffer | null;
   txFrameSize: number;
   txFrameCount: number;
@@ -107,7 +116,12 @@ export interface NativeLayout {
   sllIfindex: number;
   sllPktType: number;
   vnetHdrLen: number;
+  /** In a TPACKET_V2 layout (frame-socket.ts layoutFor): TPACKET_ALIGN(sizeof(tpacket2_hdr)). */
+  tpacket2HdrLen?: number;
 }
+
+/** The frame fields of struct tpacket2_hdr, under NativeLayout's names. */
+export type NativeLayoutV2 = Pick<NativeLayout, 'sec' | 'nsec' | 'snaplen' | 'len' | 'status' | 'mac' | 'net' | 'vlanTci' | 'vlanTpid'> & { tpacket2HdrLen: number };
 
 export interface NativeBinding {
   open(ifname: string, options?: NativeOpenOptions): NativeSocket;
@@ -123,6 +137,8 @@ export interface NativeBinding {
   releaseCombined(buffer: ArrayBuffer): void;
   /** send(fd, NULL, 0, MSG_DONTWAIT): bytes queued, or -EAGAIN/-ENOBUFS/-EINTR. */
   kick(fd: number): number;
+  /** TPACKET_V2 + rxSpill: reads the next spilled frame into buffer; its full length, or -EAGAIN. */
+  recvSpill(fd: number, buffer: Uint8Array): number;
   /** Joins a fanout group; returns the group id (chosen by the kernel with FLAG_UNIQUEID). */
   fanout(fd: number, groupId: number, mode: number, flags?: number, maxMembers?: number): number;
   setFanoutProgram(fd: number, program: Uint32Array): void;
@@ -136,6 +152,7 @@ export interface NativeBinding {
     options?: { form?: 'request' | 'reply'; mac?: string; count?: number },
   ): number;
   layout: NativeLayout;
+  layoutV2: NativeLayoutV2;
 }
 
 const ADDON = 'uvs_frameio.node';

@@ -1,21 +1,28 @@
-// TPACKET_V3 RX ring reader. Zero allocation per packet: the cursor methods set public
-// numeric fields on the ring object and the caller reads frame bytes straight out of `bytes`
-// / `view` (the mmap'ed ring itself).
+// RX ring reader for TPACKET_V3 (variable-size frames in blocks the kernel hands over whole)
+// and TPACKET_V2 (fixed slots handed over one frame at a time). Zero allocation per packet:
+// the cursor methods set public numeric fields on the ring object and the caller reads frame
+// bytes straight out of `frameBytes` (the mmap'ed ring itself, or for a V2 frame too big for
+// its slot, the spill buffer it was read into).
 //
 //   while (running) {
 //     if (!rx.wait(100)) continue;         // poll(2) only when the next block is not ready
 //     rx.nextBlock();                      // take the block (number of frames in it)
 //     while (rx.nextFrame()) {             // frame at rx.frameOffset, rx.frameLength bytes
-//       handle(rx.bytes, rx.frameOffset, rx.frameLength);
+//       handle(rx.frameBytes, rx.frameOffset, rx.frameLength);
 //     }
 //     rx.releaseBlock();                   // give it back to the kernel
 //   }
+//
+// With V2 a "block" is the run of frames ready at the cursor: nextBlock() counts them,
+// nextFrame() gives each slot back to the kernel as it moves on to the next one, and
+// releaseBlock() gives back the last.
 
 import { closedError, translateNativeError } from './errors.js';
 import { HOST_LE, type SocketHandle } from './handle.js';
 import type { NativeLayout } from './native.js';
 import {
   POLLIN,
+  TP_STATUS_COPY,
   TP_STATUS_KERNEL,
   TP_STATUS_USER,
   TP_STATUS_VLAN_TPID_VALID,
@@ -34,7 +41,16 @@ export interface RxGeometry {
   frameSize: number;
   retireTimeoutMs: number;
   vnetHdrLength: number;
+  /** 3 (TPACKET_V3, the default) or 2 (TPACKET_V2: fixed slots of frameSize). */
+  version?: number;
+  /** V2: slots per block (blockSize / frameSize). */
+  framesPerBlock?: number;
+  /** V2: frames too big for a slot are read whole from the receive queue (TP_STATUS_COPY). */
+  spill?: boolean;
 }
+
+/** Largest frame a spill buffer takes: virtio header + Ethernet + VLAN tag + a 64 KiB IP packet. */
+export const RX_SPILL_BYTES = 10 + 14 + 4 + 65535 + 29;
 
 /** Views over ring memory; shared by every ring mapped into one combined buffer. */
 export interface RingMemory {
@@ -63,9 +79,19 @@ export class RxRing {
   readonly retireTimeoutMs: number;
   /** 10 when every frame is preceded by a virtio_net_hdr, else 0. */
   readonly vnetHdrLength: number;
+  /** TPACKET_V3 (blocks) or TPACKET_V2 (a frame per slot). */
+  readonly version: number;
+  /** V2: number of slots (frameSize each); V3: 0. */
+  readonly frameCount: number;
+  /** V2: where a frame the kernel spilled (too big for its slot) is read to; else null. */
+  readonly spill: Uint8Array | null;
+  /** The array the current frame is in: `bytes`, or `spill` for a spilled V2 frame. */
+  frameBytes: Uint8Array;
+  /** A DataView over frameBytes. */
+  frameView: DataView;
 
   // ---- cursor / current block ----
-  /** Index of the block under the cursor. */
+  /** Index of the block (V2: the slot) under the cursor. */
   blockIndex = 0;
   /** Byte offset of that block in `bytes`. */
   blockOffset = 0;
@@ -109,6 +135,12 @@ export class RxRing {
   private readonly L: NativeLayout;
   private readonly sllOffset: number;
   private next = 0;
+  /** V2: slot offsets in `bytes`, and the slot of the frame last returned (-1: none). */
+  private readonly slots: Int32Array;
+  private current = -1;
+  private readonly spillView: DataView | null;
+  /** Offset of the ownership word: block_status (V3) or the slot's tp_status (V2). */
+  private readonly statusField: number;
 
   constructor(handle: SocketHandle, memory: RingMemory, geometry: RxGeometry, layout: NativeLayout, base = 0) {
     this.handle = handle;
@@ -123,15 +155,33 @@ export class RxRing {
     this.retireTimeoutMs = geometry.retireTimeoutMs;
     this.vnetHdrLength = geometry.vnetHdrLength;
     this.L = layout;
-    this.sllOffset = layout.tpacket3HdrLen;
+    this.version = geometry.version ?? 3;
+    this.frameBytes = this.bytes;
+    this.frameView = this.view;
+    if (this.version === 2) {
+      const fpb = geometry.framesPerBlock ?? Math.floor(geometry.blockSize / geometry.frameSize);
+      this.frameCount = fpb * geometry.blockCount;
+      this.slots = new Int32Array(this.frameCount);
+      for (let i = 0; i < this.frameCount; i++) this.slots[i] = base + Math.floor(i / fpb) * geometry.blockSize + (i % fpb) * geometry.frameSize;
+      this.sllOffset = layout.tpacket2HdrLen ?? 32;
+      this.blockOffset = base;
+      this.spill = geometry.spill ? new Uint8Array(RX_SPILL_BYTES) : null;
+    } else {
+      this.frameCount = 0;
+      this.slots = new Int32Array(0);
+      this.sllOffset = layout.tpacket3HdrLen;
+      this.spill = null;
+    }
+    this.spillView = this.spill ? new DataView(this.spill.buffer) : null;
+    this.statusField = this.version === 2 ? layout.status : layout.blockStatus;
   }
 
   /** True when the block under the cursor belongs to user space (no syscall). */
   ready(): boolean {
     if (this.holding) return true;
     if (this.handle.closed) throw closedError(this.handle.ifname);
-    // Acquire-load of block_status before any frame data is read.
-    return (Atomics.load(this.words, (this.blockOffset + this.L.blockStatus) >> 2) & TP_STATUS_USER) !== 0;
+    // Acquire-load of block_status (V2: the slot's tp_status) before any frame data is read.
+    return (Atomics.load(this.words, (this.blockOffset + this.statusField) >> 2) & TP_STATUS_USER) !== 0;
   }
 
   /**
@@ -157,6 +207,7 @@ export class RxRing {
    */
   nextBlock(): number {
     if (this.holding) return this.remaining;
+    if (this.version === 2) return this.nextRun();
     const L = this.L;
     for (let guard = 0; guard < this.blockCount; guard++) {
       if (!this.ready()) return 0;
@@ -176,8 +227,91 @@ export class RxRing {
     return 0;
   }
 
+  /** V2: takes the run of ready slots at the cursor (one Atomics.load each). */
+  private nextRun(): number {
+    const words = this.words;
+    const st = this.L.status;
+    const slots = this.slots;
+    const count = this.frameCount;
+    let i = this.blockIndex;
+    let n = 0;
+    while (n < count && (Atomics.load(words, (slots[i]! + st) >> 2) & TP_STATUS_USER) !== 0) {
+      n++;
+      i = i + 1 === count ? 0 : i + 1;
+    }
+    if (n === 0) return 0;
+    this.remaining = n;
+    this.holding = true;
+    this.current = -1;
+    this.blockStatus = TP_STATUS_USER;
+    return n;
+  }
+
+  /** V2: gives the slot under the cursor back to the kernel and moves the cursor on. */
+  private releaseSlot(): void {
+    Atomics.store(this.words, (this.slots[this.blockIndex]! + this.L.status) >> 2, TP_STATUS_KERNEL);
+    this.blockIndex = this.blockIndex + 1 === this.frameCount ? 0 : this.blockIndex + 1;
+    this.blockOffset = this.slots[this.blockIndex]!;
+    this.current = -1;
+  }
+
+  /** V2: the next frame of the run (the previous one's slot goes back to the kernel first). */
+  private nextSlotFrame(): boolean {
+    if (this.current >= 0) this.releaseSlot();
+    if (this.remaining === 0) return false;
+    const v = this.view;
+    const L = this.L;
+    const h = this.slots[this.blockIndex]!;
+    this.current = h;
+    const status = v.getUint32(h + L.status, HOST_LE);
+    this.headerOffset = h;
+    const mac = v.getUint16(h + L.mac, HOST_LE);
+    const net = v.getUint16(h + L.net, HOST_LE);
+    this.frameOffset = h + mac;
+    this.networkOffset = h + net;
+    this.frameLength = v.getUint32(h + L.snaplen, HOST_LE);
+    this.wireLength = v.getUint32(h + L.len, HOST_LE);
+    this.status = status;
+    this.sec = v.getUint32(h + L.sec, HOST_LE);
+    this.nsec = v.getUint32(h + L.nsec, HOST_LE);
+    this.rxHash = 0;
+    this.vlanTci = status & TP_STATUS_VLAN_VALID ? v.getUint16(h + L.vlanTci, HOST_LE) : 0;
+    this.vlanTpid = status & TP_STATUS_VLAN_TPID_VALID ? v.getUint16(h + L.vlanTpid, HOST_LE) : 0;
+    const sll = h + this.sllOffset;
+    this.packetType = this.bytes[sll + L.sllPktType]!;
+    this.protocol = v.getUint16(sll + L.sllProtocol, false);
+    this.frameBytes = this.bytes;
+    this.frameView = v;
+    this.vnetOffset = this.vnetHdrLength ? this.frameOffset - this.vnetHdrLength : -1;
+    if ((status & TP_STATUS_COPY) !== 0 && this.spill !== null) this.readSpill(net - mac);
+    this.remaining--;
+    return true;
+  }
+
+  /** The current V2 frame was cut to its slot and queued whole: read it into `spill`. */
+  private readSpill(netFromMac: number): void {
+    const h = this.handle;
+    const spill = this.spill!;
+    let n: number;
+    try {
+      n = h.native.recvSpill(h.fd, spill);
+    } catch (err) {
+      throw translateNativeError(err, h.ifname);
+    }
+    const vh = this.vnetHdrLength;
+    if (n <= vh) return; // nothing queued after all: the cut frame stays (frameLength < wireLength)
+    this.frameBytes = spill;
+    this.frameView = this.spillView!;
+    this.frameOffset = vh;
+    this.networkOffset = vh + netFromMac;
+    this.wireLength = n - vh;
+    this.frameLength = Math.min(n, spill.length) - vh;
+    this.vnetOffset = vh ? 0 : -1;
+  }
+
   /** Moves to the next frame of the held block; false when the block is exhausted. */
   nextFrame(): boolean {
+    if (this.version === 2) return this.nextSlotFrame();
     if (this.remaining === 0) return false;
     const v = this.view;
     const L = this.L;
@@ -207,6 +341,14 @@ export class RxRing {
   /** Returns the held block to the kernel and moves the cursor to the next block. */
   releaseBlock(): void {
     if (this.handle.closed) throw closedError(this.handle.ifname);
+    if (this.version === 2) {
+      // The frame in hand goes back; frames of the run not yet read stay ours and come
+      // again from the next nextBlock().
+      if (this.current >= 0) this.releaseSlot();
+      this.holding = false;
+      this.remaining = 0;
+      return;
+    }
     // Release-store: all reads of the block happen before the kernel may refill it.
     Atomics.store(this.words, (this.blockOffset + this.L.blockStatus) >> 2, TP_STATUS_KERNEL);
     this.holding = false;
@@ -219,26 +361,26 @@ export class RxRing {
 
   /** VIRTIO_NET_HDR_F_NEEDS_CSUM (partial checksum) / VIRTIO_NET_HDR_F_DATA_VALID. */
   get vnetFlags(): number {
-    return this.vnetOffset < 0 ? -1 : this.bytes[this.vnetOffset + VNET_FLAGS]!;
+    return this.vnetOffset < 0 ? -1 : this.frameBytes[this.vnetOffset + VNET_FLAGS]!;
   }
   /** VIRTIO_NET_HDR_GSO_*: non-zero for a GSO super-frame. */
   get gsoType(): number {
-    return this.vnetOffset < 0 ? -1 : this.bytes[this.vnetOffset + VNET_GSO_TYPE]!;
+    return this.vnetOffset < 0 ? -1 : this.frameBytes[this.vnetOffset + VNET_GSO_TYPE]!;
   }
   /** Length of Ethernet + IP + L4 headers of a GSO frame. */
   get vnetHdrLen(): number {
-    return this.vnetOffset < 0 ? -1 : this.view.getUint16(this.vnetOffset + VNET_HDR_LEN_FIELD, HOST_LE);
+    return this.vnetOffset < 0 ? -1 : this.frameView.getUint16(this.vnetOffset + VNET_HDR_LEN_FIELD, HOST_LE);
   }
   /** Payload bytes per segment of a GSO frame (the MSS for TCP). */
   get gsoSize(): number {
-    return this.vnetOffset < 0 ? -1 : this.view.getUint16(this.vnetOffset + VNET_GSO_SIZE, HOST_LE);
+    return this.vnetOffset < 0 ? -1 : this.frameView.getUint16(this.vnetOffset + VNET_GSO_SIZE, HOST_LE);
   }
   /** With NEEDS_CSUM: offset (from the Ethernet header) where checksumming starts. */
   get csumStart(): number {
-    return this.vnetOffset < 0 ? -1 : this.view.getUint16(this.vnetOffset + VNET_CSUM_START, HOST_LE);
+    return this.vnetOffset < 0 ? -1 : this.frameView.getUint16(this.vnetOffset + VNET_CSUM_START, HOST_LE);
   }
   /** With NEEDS_CSUM: where the checksum goes, relative to csumStart. */
   get csumOffset(): number {
-    return this.vnetOffset < 0 ? -1 : this.view.getUint16(this.vnetOffset + VNET_CSUM_OFFSET, HOST_LE);
+    return this.vnetOffset < 0 ? -1 : this.frameView.getUint16(this.vnetOffset + VNET_CSUM_OFFSET, HOST_LE);
   }
 }

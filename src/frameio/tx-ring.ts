@@ -1,5 +1,6 @@
-// TPACKET_V3 TX ring writer: fixed-size slots, each a tpacket3_hdr followed (at offset 48 =
-// tp_hdrlen - sizeof(sockaddr_ll)) by the frame data. Zero allocation per packet:
+// TX ring writer: fixed-size slots, each a tpacket3_hdr (or, on a TPACKET_V2 socket, a
+// tpacket2_hdr) followed (at offset 48, V2: 32 = tp_hdrlen - sizeof(sockaddr_ll)) by the
+// frame data; the header offsets come from the socket's layout. Zero allocation per packet:
 //
 //   for (const pkt of batch) {
 //     const off = tx.acquire();            // -1: the slot is still owned by the kernel
@@ -118,7 +119,11 @@ export class TxRing {
     this.slot = slot;
     const data = slot + this.dataOffset;
     if (this.vnetHdrLength) {
-      this.bytes.fill(0, data, data + this.vnetHdrLength);
+      // Zero the 10-byte virtio_net_hdr with three plain stores (a fill() call per frame costs more).
+      const v = this.view;
+      v.setUint32(data, 0);
+      v.setUint32(data + 4, 0);
+      v.setUint16(data + 8, 0);
       this.vnetOffset = data;
       return data + this.vnetHdrLength;
     }
@@ -138,7 +143,7 @@ export class TxRing {
       );
     const v = this.view;
     const total = length + this.vnetHdrLength;
-    v.setUint32(slot + this.nextOff, 0, HOST_LE); // TPACKET_V3 TX: fixed slots only
+    if (this.nextOff >= 0) v.setUint32(slot + this.nextOff, 0, HOST_LE); // TPACKET_V3 TX: fixed slots only (V2 has no such field)
     v.setUint32(slot + this.lenOff, total, HOST_LE);
     v.setUint32(slot + this.snaplenOff, total, HOST_LE);
     // Release-store: frame data and tp_len are written before the kernel may see the slot.
