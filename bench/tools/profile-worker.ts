@@ -101,6 +101,14 @@ interface Sample {
   p99: number;
 }
 
+/** uvsd's rules and flags for the profiled service: rr over the three servers on port 9000, one worker. */
+function uvsdConfig(lab: Lab, method: 'nat' | 'dr'): { rules: string; args: string[] } {
+  const d = lab.description;
+  const flag = method === 'nat' ? '-m' : '-g';
+  const rules = [`-A -t ${d.vip.ipv4}:9000 -s rr`, ...d.servers.map((s) => `-a -t ${d.vip.ipv4}:9000 -r ${s.eth0.ipv4}:9000 ${flag}`)].join('\n') + '\n';
+  return { rules, args: ['--workers', '1', '--interfaces', 'pub0,priv0', ...(method === 'nat' ? ['--owned', d.natRouter.ipv4] : [])] };
+}
+
 /** CPU (no profiler) of uvsd per connection for each env set, `rounds` times interleaved. */
 async function compare(envSets: string[], seconds: number, method: 'nat' | 'dr', rounds: number, prefix: string, rate?: string): Promise<void> {
   const sets = (envSets.length ? envSets.join(' ') : '').split('|').map((x) => x.trim());
@@ -108,17 +116,14 @@ async function compare(envSets: string[], seconds: number, method: 'nat' | 'dr',
   const samples = new Map<string, Sample[]>(sets.map((s) => [s, []]));
   try {
     await wire(lab, method);
-    const d = lab.description;
-    const flag = method === 'nat' ? '-m' : '-g';
-    const rules = [`-A -t ${d.vip.ipv4}:9000 -s rr`, ...d.servers.map((s) => `-a -t ${d.vip.ipv4}:9000 -r ${s.eth0.ipv4}:9000 ${flag}`)].join('\n') + '\n';
-    const args = ['--workers', '1', '--interfaces', 'pub0,priv0', ...(method === 'nat' ? ['--owned', d.natRouter.ipv4] : [])];
+    const { rules, args } = uvsdConfig(lab, method);
     for (let round = 0; round < rounds; round++) {
       for (const set of sets) {
         const u = await startUvsd(lab, rules, args, 'dir1', { env: envOf(set) });
         try {
           await new Promise((r) => setTimeout(r, 500));
           const before = threadCpu(u.process.pid);
-          const driver = (secs: number, extra: string[]): Promise<string> => lab.exec('client', [process.execPath, CONN_LOAD, d.vip.ipv4, '9000', '--seconds', String(secs), '--size', '16', '--timeout', '5000', '--latency', ...extra], { timeoutMs: (secs + 30) * 1000 });
+          const driver = (secs: number, extra: string[]): Promise<string> => lab.exec('client', [process.execPath, CONN_LOAD, lab.description.vip.ipv4, '9000', '--seconds', String(secs), '--size', '16', '--timeout', '5000', '--latency', ...extra], { timeoutMs: (secs + 30) * 1000 });
           // The load, and (paced runs) a separate 100/s probe whose latency is reported, as
           // the harness's latency scenario does: the load driver's own event loop would
           // otherwise be part of what it measures.
@@ -233,10 +238,7 @@ async function main(): Promise<void> {
   let report = '';
   try {
     await wire(lab, method);
-    const d = lab.description;
-    const flag = method === 'nat' ? '-m' : '-g';
-    const rules = [`-A -t ${d.vip.ipv4}:9000 -s rr`, ...d.servers.map((s) => `-a -t ${d.vip.ipv4}:9000 -r ${s.eth0.ipv4}:9000 ${flag}`)].join('\n') + '\n';
-    const args = ['--workers', '1', '--interfaces', 'pub0,priv0', ...(method === 'nat' ? ['--owned', d.natRouter.ipv4] : [])];
+    const { rules, args } = uvsdConfig(lab, method);
     const u = await startUvsd(lab, rules, args, 'dir1', { execArgv: ['--cpu-prof', `--cpu-prof-dir=${profDir}`, '--cpu-prof-interval=200'], env });
     let cpu: ThreadCpu[] = [];
     let result = '';
@@ -248,7 +250,7 @@ async function main(): Promise<void> {
       const t0 = process.hrtime.bigint();
       const loadRun = lab.exec(
         'client',
-        [process.execPath, CONN_LOAD, d.vip.ipv4, '9000', '--seconds', String(seconds), '--concurrency', '64', '--size', '16', '--timeout', '5000', ...(values.rate ? ['--rate', values.rate] : [])],
+        [process.execPath, CONN_LOAD, lab.description.vip.ipv4, '9000', '--seconds', String(seconds), '--concurrency', '64', '--size', '16', '--timeout', '5000', ...(values.rate ? ['--rate', values.rate] : [])],
         { timeoutMs: (seconds + 30) * 1000 },
       );
       if (values.perf) {
