@@ -13,8 +13,8 @@
  * Open loop (RATE>0): starts due at t0 + i/RATE; a start finding every slot busy is
  * counted in "dropped" and skipped. Bounded by SECONDS and MAX starts; connections still
  * open at the end get TIMEOUT_MS to finish. With LATENCY=1 the JSON adds the connect and
- * first-byte times' percentiles (ms from the start of each connection), as the TypeScript
- * driver bench/harness/conn-load.ts does. Prints one JSON line:
+ * first-byte times' percentiles (ms from the start of each connection). Prints one JSON
+ * line (read by bench/tools/conn-blast.ts):
  *   {"ok":N,"failed":N,"errors":{...},"servers":{...},"ms":N,"dropped":N[,"latency":{...}]}
  *
  * HOST may be a comma-separated list of addresses: connections go to them in turn (how
@@ -223,7 +223,7 @@ static int cmp(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
-/* The p-quantile of sorted xs as the TypeScript driver takes it: element ceil(p*n)-1. */
+/* The p-quantile of sorted xs: element ceil(p*n)-1 (nearest rank). */
 static double quantile(const double *xs, long n, double p) {
   if (n == 0) return 0;
   long k = (long)(p * (double)n);

@@ -25,10 +25,9 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Lab } from '../../src/lab/index.js';
-import { cTools } from '../tools/c-tools.js';
+import { connBlast, type ConnLoadResult } from '../tools/conn-blast.js';
 import { cpuSeconds, flood, rxPackets } from '../tools/measure.js';
 import type { Balancer, RunningBalancer } from './balancers.js';
-import type { ConnLoadResult } from './conn-load.js';
 
 const LOAD = fileURLToPath(new URL('../../src/lab/load.js', import.meta.url));
 const KEEPALIVE_LOAD = fileURLToPath(new URL('./keepalive-load.js', import.meta.url));
@@ -102,25 +101,33 @@ function hostBusy(): number {
   return (user + nice + system + irq + softirq + steal) / 100;
 }
 
+/** CPU seconds spent while a load ran: the balancer's process (null: a kernel path) and the whole machine's. */
+interface Spent {
+  balancer: number | null;
+  host: number;
+}
+
+/** Runs `load` and returns its result with the CPU seconds spent meanwhile. */
+async function measured<T>(ctx: ScenarioContext, load: () => Promise<T>): Promise<[T, Spent]> {
+  const pid = ctx.running.pid;
+  const h0 = hostBusy();
+  const c0 = cpu(pid);
+  const result = await load();
+  const c1 = cpu(pid);
+  const h1 = hostBusy();
+  return [result, { balancer: pid === undefined ? null : c1 - c0, host: h1 - h0 }];
+}
+
+/** Microseconds of `seconds` per unit of work (null stays null). */
+const usPer = (seconds: number | null, units: number): number | null => (seconds === null ? null : (seconds * 1e6) / Math.max(1, units));
+
 const lastJson = <T>(out: string): T => JSON.parse(out.trim().split('\n').pop() || '{}') as T;
 const stdoutOf = (e: unknown): string => (e as { stdout?: string }).stdout ?? '{}';
 
-/**
- * One run of the C connections client (bench/c/conn-blast.c) from the client namespace:
- * 16-byte requests, closed loop with `concurrency` in flight, or paced at `rate` per second
- * (open loop, at most `concurrency` in flight); `latency` adds the percentiles.
- */
+/** One run of the C connections client from the client namespace against this balancer. */
 function connLoad(ctx: ScenarioContext, seconds: number, o: { rate?: number; concurrency?: number; latency?: boolean } = {}): Promise<ConnLoadResult> {
   const { hosts, port } = ctx.running.target;
-  const argv = [cTools().conn, hosts.join(','), String(port), String(seconds), String(o.concurrency ?? 64), '16', String(o.rate ?? 0), o.latency ? '1' : '0', ctx.balancer.proxy ? '1' : '0', '5000', '1000000'];
-  return ctx.lab
-    .exec('client', argv, { timeoutMs: (seconds + 30) * 1000 })
-    .catch(stdoutOf)
-    .then((out) => {
-      const r = lastJson<Partial<ConnLoadResult>>(out);
-      if (typeof r.ok !== 'number') throw new Error(`connections client gave no result: ${out.slice(-300)}`);
-      return r as ConnLoadResult;
-    });
+  return connBlast(ctx.lab, 'client', { hosts, port, seconds, ...o, proxy: ctx.balancer.proxy });
 }
 
 /** Offered rates of the zero-error ramp, as fractions of the closed-loop maximum. */
@@ -156,11 +163,7 @@ export const conns: Scenario = {
   skip: () => null,
   async run(ctx) {
     await connLoad(ctx, 0.3); // warm-up: neighbours, the balancer's first connections
-    const h0 = hostBusy();
-    const c0 = cpu(ctx.running.pid);
-    const r = await connLoad(ctx, ctx.seconds);
-    const c1 = cpu(ctx.running.pid);
-    const h1 = hostBusy();
+    const [r, spent] = await measured(ctx, () => connLoad(ctx, ctx.seconds));
     if (r.failed > 0 || r.ok === 0) ctx.note(`${r.ok} ok, ${r.failed} failed: ${JSON.stringify(r.errors)}`);
     const connsPerSec = r.ms > 0 ? r.ok / (r.ms / 1000) : 0;
     // The ramp: open loop (connections started on a schedule, at most 512 in flight); a
@@ -176,8 +179,8 @@ export const conns: Scenario = {
     return {
       connsPerSec,
       zeroErrorConnsPerSec,
-      cpuUsPerConn: ctx.running.pid === undefined ? null : ((c1 - c0) * 1e6) / Math.max(1, r.ok),
-      hostCpuUsPerConn: ((h1 - h0) * 1e6) / Math.max(1, r.ok),
+      cpuUsPerConn: usPer(spent.balancer, r.ok),
+      hostCpuUsPerConn: usPer(spent.host, r.ok),
       rssMiB: residentMiB(ctx.running.pid),
       failed: r.failed ?? 0,
     };
@@ -206,15 +209,13 @@ export const keepalive: Scenario = {
   async run(ctx) {
     const urls = ctx.running.target.hosts.map((h) => `http://${h}:80/`);
     const secs = String(Math.max(1, Math.round(ctx.seconds)));
-    const c0 = cpu(ctx.running.pid);
-    const out = await ctx.lab.exec('client', [process.execPath, KEEPALIVE_LOAD, ...urls, '--seconds', secs, '--connections', '32'], { timeoutMs: (Number(secs) + 30) * 1000 }).catch(stdoutOf);
-    const c1 = cpu(ctx.running.pid);
+    const [out, spent] = await measured(ctx, () => ctx.lab.exec('client', [process.execPath, KEEPALIVE_LOAD, ...urls, '--seconds', secs, '--connections', '32'], { timeoutMs: (Number(secs) + 30) * 1000 }).catch(stdoutOf));
     const r = lastJson<Partial<KeepaliveOut>>(out);
     if (typeof r.ok !== 'number') throw new Error(`keep-alive driver gave no result: ${out.slice(-300)}`);
     if ((r.failed ?? 0) > 0 || r.ok === 0) ctx.note(`${r.ok} ok, ${r.failed} failed`);
     return {
       requestsPerSec: r.requestsPerSec ?? 0,
-      cpuUsPerRequest: ctx.running.pid === undefined ? null : ((c1 - c0) * 1e6) / Math.max(1, r.ok),
+      cpuUsPerRequest: usPer(spent.balancer, r.ok),
       latencyP50: typeof r.latencyP50 === 'number' ? r.latencyP50 * 1000 : null,
       latencyP99: typeof r.latencyP99 === 'number' ? r.latencyP99 * 1000 : null,
       failed: r.failed ?? 0,
@@ -240,15 +241,11 @@ export const pps: Scenario = {
   async run(ctx) {
     const host = ctx.running.target.host;
     /** Floods for `secs` (paced at `rate`), waits for stragglers, returns sent and delivered. */
-    const measure = async (secs: number, rate?: number): Promise<{ sent: number; delivered: number; seconds: number; cpu: number; host: number }> => {
+    const measure = async (secs: number, rate?: number): Promise<{ sent: number; delivered: number; seconds: number; spent: Spent }> => {
       const rx0 = await rxPackets(ctx.lab);
-      const h0 = hostBusy();
-      const c0 = cpu(ctx.running.pid);
-      const b = await flood(ctx.lab, host, secs, rate);
-      const c1 = cpu(ctx.running.pid);
-      const h1 = hostBusy();
+      const [b, spent] = await measured(ctx, () => flood(ctx.lab, host, secs, rate));
       await new Promise((r) => setTimeout(r, 200));
-      return { sent: b.sent, delivered: (await rxPackets(ctx.lab)) - rx0, seconds: b.seconds, cpu: c1 - c0, host: h1 - h0 };
+      return { sent: b.sent, delivered: (await rxPackets(ctx.lab)) - rx0, seconds: b.seconds, spent };
     };
     await flood(ctx.lab, host, 0.3);
     const m = await measure(ctx.seconds);
@@ -266,8 +263,8 @@ export const pps: Scenario = {
       deliveredPps,
       zeroLossPps,
       offeredPps: m.sent / m.seconds,
-      cpuUsPerPacket: ctx.running.pid === undefined ? null : (m.cpu * 1e6) / Math.max(1, m.delivered),
-      hostCpuUsPerPacket: (m.host * 1e6) / Math.max(1, m.delivered),
+      cpuUsPerPacket: usPer(m.spent.balancer, m.delivered),
+      hostCpuUsPerPacket: usPer(m.spent.host, m.delivered),
     };
   },
 };

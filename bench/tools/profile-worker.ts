@@ -3,7 +3,7 @@
 // docs/profile.md (issue 7: "where the time goes"). Builds its own lab (prefix "uvsprof"),
 // wires it for uvs NAT as the benchmark harness does, starts uvsd with `node --cpu-prof`
 // (worker threads inherit the flag and write a profile each), drives new TCP connections
-// from the client for --seconds with the harness's driver (bench/harness/conn-load.js),
+// from the client for --seconds with the harness's driver (bench/c/conn-blast.c),
 // stops uvsd (SIGTERM: the profiles are written as the threads exit), and writes for the
 // busiest worker thread a flame graph (SVG) and a top-N self-time table (markdown), plus
 // uvsd's CPU time per connection split into user and system time, per thread.
@@ -26,14 +26,13 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { execFile } from 'node:child_process';
 import { buildLab, type Lab } from '../../src/lab/index.js';
 import { startUvsd } from '../../test/control/fixtures/uvsd.js';
+import { connBlast, type ConnLoadResult } from './conn-blast.js';
 import { callTree, flameSvg, selfTable, selfTableMarkdown, usPerSample, type CpuProfile } from './flamegraph.js';
 
-const CONN_LOAD = fileURLToPath(new URL('../harness/conn-load.js', import.meta.url));
 
 interface ThreadCpu {
   tid: number;
@@ -123,16 +122,13 @@ async function compare(envSets: string[], seconds: number, method: 'nat' | 'dr',
         try {
           await new Promise((r) => setTimeout(r, 500));
           const before = threadCpu(u.process.pid);
-          const driver = (secs: number, extra: string[]): Promise<string> => lab.exec('client', [process.execPath, CONN_LOAD, lab.description.vip.ipv4, '9000', '--seconds', String(secs), '--size', '16', '--timeout', '5000', '--latency', ...extra], { timeoutMs: (secs + 30) * 1000 });
+          const driver = (secs: number, o: { concurrency: number; rate?: number }): Promise<ConnLoadResult> => connBlast(lab, 'client', { hosts: [lab.description.vip.ipv4], port: 9000, seconds: secs, latency: true, ...o });
           // The load, and (paced runs) a separate 100/s probe whose latency is reported, as
-          // the harness's latency scenario does: the load driver's own event loop would
-          // otherwise be part of what it measures.
-          const [out, probe] = await Promise.all([driver(seconds, ['--concurrency', '64', ...(rate ? ['--rate', rate] : [])]), rate ? driver(seconds - 0.5, ['--concurrency', '16', '--rate', '100']) : Promise.resolve('')]);
+          // the harness's latency scenario does.
+          const [r, probe] = await Promise.all([driver(seconds, { concurrency: 64, ...(rate ? { rate: Number(rate) } : {}) }), rate ? driver(seconds - 0.5, { concurrency: 16, rate: 100 }) : Promise.resolve(undefined)]);
           const cpu = diff(before, threadCpu(u.process.pid)).sort((a, b) => b.user + b.system - (a.user + a.system));
           if (process.env.PROFILE_WORKER_THREADS) process.stderr.write(`${set}: ${cpu.map((t) => `${t.tid - u.process.pid!}:${t.name}=${(t.user * 1000).toFixed(0)}+${(t.system * 1000).toFixed(0)}ms`).join(' ')}\n`);
-          type Out = { ok: number; ms: number; latency?: { connect: { p50: number; p99: number } } };
-          const r = JSON.parse(out.trim().split('\n').pop()!) as Out;
-          const lat = (probe ? (JSON.parse(probe.trim().split('\n').pop()!) as Out) : r).latency;
+          const lat = (probe ?? r).latency;
           const per = (x: number): number => (x * 1e6) / Math.max(1, r.ok);
           const rest = cpu.slice(1);
           samples.get(set)!.push({
@@ -241,30 +237,22 @@ async function main(): Promise<void> {
     const { rules, args } = uvsdConfig(lab, method);
     const u = await startUvsd(lab, rules, args, 'dir1', { execArgv: ['--cpu-prof', `--cpu-prof-dir=${profDir}`, '--cpu-prof-interval=200'], env });
     let cpu: ThreadCpu[] = [];
-    let result = '';
+    let load!: ConnLoadResult;
     let perfTable = '';
     try {
       await new Promise((r) => setTimeout(r, 500));
       const pid = u.process.pid;
       const before = threadCpu(pid);
-      const t0 = process.hrtime.bigint();
-      const loadRun = lab.exec(
-        'client',
-        [process.execPath, CONN_LOAD, lab.description.vip.ipv4, '9000', '--seconds', String(seconds), '--concurrency', '64', '--size', '16', '--timeout', '5000', ...(values.rate ? ['--rate', values.rate] : [])],
-        { timeoutMs: (seconds + 30) * 1000 },
-      );
+      const loadRun = connBlast(lab, 'client', { hosts: [lab.description.vip.ipv4], port: 9000, seconds, concurrency: 64, ...(values.rate ? { rate: Number(values.rate) } : {}) });
       if (values.perf) {
         const tid = await busiestThread(pid, 500);
         perfTable = await perfThread(tid, Math.max(1, Math.floor(seconds / 2)), profDir).catch((e: unknown) => `perf failed: ${(e as Error).message.split('\n')[0]}`);
       }
-      result = await loadRun;
-      const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+      load = await loadRun;
       cpu = diff(before, threadCpu(pid));
-      result = JSON.stringify({ ...(JSON.parse(result.trim().split('\n').pop()!) as object), wallSeconds: wall });
     } finally {
       await u.stop();
     }
-    const load = JSON.parse(result) as { ok: number; failed: number; ms: number };
     // The profiles: one per thread; the worker is the one with the most samples outside (idle).
     const files = readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile'));
     if (files.length === 0) throw new Error(`no .cpuprofile written in ${profDir}`);
